@@ -1,0 +1,48 @@
+"""The command line: a thin layer of verbs over library functions.
+
+Each verb lives in ``senet/commands/<verb>.py`` and defines ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``. Errors a user can cause print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from . import commands
+from .errors import SenetError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="senet", description="Squeeze-and-Excitation Networks")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"senet {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for mod in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if mod.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{commands.__name__}.{mod.name}")
+        verb = getattr(module, "VERB", mod.name)
+        p = sub.add_parser(verb, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except SenetError as e:
+        print(f"senet {args.verb}: error: {e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"senet {args.verb}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"senet {args.verb}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,93 @@
+"""Parameters and multiply-adds as the paper counts them (PAPER.md sections 4, 5 and 7).
+
+"GFLOPs" in the paper are multiply-adds (MACs) of one image. We count the MACs of every convolution
+(``Cout x H' x W' x Cin/groups x kh x kw``) and linear layer (``in x out``), including the SE block's two
+FCs; element-wise work (BN, ReLU, pooling, the SE scale and the residual addition) is not counted, as in
+the paper. Models are built on the meta device: counting SENet-154 costs no memory and little time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .errors import SenetError
+from .registry import create_model, model_info
+
+
+@dataclass(frozen=True)
+class Complexity:
+    model: str
+    params: int
+    macs: int
+    input_size: int
+
+    @property
+    def gflops(self) -> float:
+        return self.macs / 1e9
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "gflops": round(self.gflops, 4)}
+
+
+def count_macs(model: nn.Module, input_size: int | tuple[int, int], in_chans: int | None = None) -> int:
+    """Multiply-adds of one forward pass of a single image (batch 1) through ``model``."""
+    h, w = (input_size, input_size) if isinstance(input_size, int) else input_size
+    total = 0
+
+    def conv_hook(m: nn.Conv2d, inp, out):
+        nonlocal total
+        kh, kw = m.kernel_size
+        total += out[0].numel() * (m.in_channels // m.groups) * kh * kw
+
+    def linear_hook(m: nn.Linear, inp, out):
+        nonlocal total
+        total += out[0].numel() * m.in_features
+
+    handles = []
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            handles.append(m.register_forward_hook(conv_hook))
+        elif isinstance(m, nn.Linear):
+            handles.append(m.register_forward_hook(linear_hook))
+    param = next(model.parameters())
+    chans = in_chans or getattr(model, "in_chans", 3)
+    x = torch.zeros(1, chans, h, w, device=param.device, dtype=param.dtype)
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(x)
+    finally:
+        model.train(was_training)
+        for h_ in handles:
+            h_.remove()
+    return total
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def complexity(model_or_name: nn.Module | str, input_size: int | None = None, num_classes: int | None = None,
+               **options) -> Complexity:
+    """Params and MACs of a model (an ``nn.Module`` or a registered name built on the meta device).
+
+    ``input_size`` defaults to the model's native resolution (224 ImageNet, 32 CIFAR, 299 for
+    Inception-ResNet-v2). ``options`` are passed to :func:`senet.create_model` (e.g. ``reduction=2``).
+    """
+    if isinstance(model_or_name, str):
+        name = model_or_name
+        info = model_info(name)
+        input_size = input_size or info.input_size[-1]
+        with torch.device("meta"):
+            model = create_model(name, num_classes=num_classes, **options)
+    else:
+        model = model_or_name
+        name = getattr(model, "model_name", type(model).__name__)
+        input_size = input_size or getattr(model, "default_cfg", {}).get("input_size", (3, 224, 224))[-1]
+    if not isinstance(input_size, int) or input_size < 8:
+        raise SenetError(f"input size must be an integer of at least 8 pixels, got {input_size!r}")
+    return Complexity(name, count_params(model), count_macs(model, input_size), input_size)

@@ -1,0 +1,3 @@
+"""Model families; importing this package registers every model."""
+
+from . import resnet  # noqa: F401

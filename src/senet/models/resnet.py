@@ -1,0 +1,264 @@
+"""ResNet, ResNeXt, SENet-154 and the CIFAR 6n+2 ResNets, plain and SE, from one table and one builder.
+
+``layout="official"`` reproduces the released Caffe SE models (PAPER.md section 3): stride on the first
+1x1 conv for (SE-)ResNet, on the 3x3 for (SE-)ResNeXt and SENet-154, stem max pool 3/2 in ceil mode
+without padding. ``layout="torchvision"``: stride on the 3x3 and a padded stem pool (torchvision, timm).
+Module names equal timm's ``resnet.py`` keys (``conv1``, ``layer1.0.se.fc1``, ``fc``), so timm and
+torchvision weights load as they are and Cadene's need only a renaming (see ``senet.weights``).
+"""
+
+from __future__ import annotations
+
+
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..layers import check_choice
+from ..registry import ModelInfo, register_model
+from ._base import Classifier
+from ._se import PLACEMENTS, SEConfig, init_weights
+
+LAYOUTS = ("official", "torchvision")
+CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+
+
+@dataclass(frozen=True)
+class ResNetSpec:
+    """One row of the architecture table."""
+
+    block: str  # "basic" | "bottleneck"
+    depths: tuple[int, ...]
+    widths: tuple[int, ...]  # block output channels per stage
+    mid: tuple[int, ...] | None = None  # 3x3 conv widths (bottleneck); None = widths // 4
+    first: tuple[int, ...] | None = None  # first 1x1 widths; None = mid (SENet-154: half of mid)
+    groups: int = 1
+    stem: str = "7x7"  # "7x7" | "deep" (three 3x3, SENet-154) | "cifar" (one 3x3, no pool)
+    stem_width: int = 64
+    stride_on: str = "1x1"  # official layout: which bottleneck conv carries the stride
+    down_kernel: int = 1  # projection kernel of stages after the first (SENet-154: 3)
+    shortcut: str = "conv"  # "conv" (projection) | "pad" (CIFAR option A: subsample + zero channels)
+    dropout: float = 0.0
+
+
+def conv_bn(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1) -> tuple[nn.Conv2d, nn.BatchNorm2d]:
+    return nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)
+
+
+class PadShortcut(nn.Module):
+    """He et al.'s CIFAR option A: stride-2 subsampling and zero channels, no parameters."""
+
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.extra, self.stride = cout - cin, stride
+
+    def forward(self, x):
+        return F.pad(x[:, :, :: self.stride, :: self.stride], (0, 0, 0, 0, 0, self.extra))
+
+
+class ResidualBlock(nn.Module):
+    """A residual unit with an SE slot; ``placement`` picks where (Fig. 5, Table 14; SE_3x3 Table 15).
+
+    standard: ``relu(se(branch(x)) + shortcut(x))`` (Fig. 3); pre: SE on the branch input; post: after the
+    addition and ReLU; identity: on the shortcut, parallel to the branch; 3x3: inside, after the 3x3 conv.
+    """
+
+    placement: str = "standard"
+    se: nn.Module | None
+
+    def branch(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x if self.downsample is None else self.downsample(x)
+        se, where = self.se, self.placement
+        if se is not None and where == "pre":
+            x = se(x)
+        out = self.branch(x)
+        if se is not None and where == "standard":
+            out = se(out)
+        elif se is not None and where == "identity":
+            shortcut = se(shortcut)
+        out = self.relu(out + shortcut)
+        if se is not None and where == "post":
+            out = se(out)
+        return out
+
+    def _se_slot(self, se_cfg: SEConfig | None, placement_channels: dict[str, int]) -> None:
+        self.placement = se_cfg.placement if se_cfg else "standard"
+        self.se = se_cfg.block(placement_channels[self.placement]) if se_cfg else None
+
+
+def make_downsample(cin, cout, stride, kernel, kind):
+    if stride == 1 and cin == cout:
+        return None
+    if kind == "pad":
+        return PadShortcut(cin, cout, stride)
+    return nn.Sequential(*conv_bn(cin, cout, kernel, stride))
+
+
+class BasicBlock(ResidualBlock):
+    def __init__(self, cin, cout, stride, se_cfg, downsample, **_):
+        super().__init__()
+        self.conv1, self.bn1 = conv_bn(cin, cout, 3, stride)
+        self.conv2, self.bn2 = conv_bn(cout, cout, 3)
+        self.relu = nn.ReLU(inplace=True)
+        self._se_slot(se_cfg, {"standard": cout, "pre": cin, "post": cout, "identity": cout, "3x3": cout})
+        self.downsample = downsample
+
+    def branch(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        if self.se is not None and self.placement == "3x3":
+            x = self.se(x)
+        return self.bn2(self.conv2(x))
+
+
+class Bottleneck(ResidualBlock):
+    def __init__(self, cin, cout, stride, se_cfg, downsample, mid, first, groups, stride_on):
+        super().__init__()
+        s1, s3 = (stride, 1) if stride_on == "1x1" else (1, stride)
+        self.conv1, self.bn1 = conv_bn(cin, first, 1, s1)
+        self.conv2, self.bn2 = conv_bn(first, mid, 3, s3, groups)
+        self.conv3, self.bn3 = conv_bn(mid, cout, 1)
+        self.relu = nn.ReLU(inplace=True)
+        self._se_slot(se_cfg, {"standard": cout, "pre": cin, "post": cout, "identity": cout, "3x3": mid})
+        self.downsample = downsample
+
+    def branch(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.relu(self.bn2(self.conv2(x)))
+        if self.se is not None and self.placement == "3x3":
+            x = self.se(x)
+        return self.bn3(self.conv3(x))
+
+
+BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
+
+
+class ResNet(Classifier):
+    """stem -> layer1..layerN (paper stages 2..N+1) -> global pool -> (dropout) -> fc."""
+
+    def __init__(self, spec: ResNetSpec, num_classes=1000, se: SEConfig | None = None, layout="official",
+                 drop_rate: float | None = None, in_chans: int = 3):
+        check_choice("layout", layout, LAYOUTS)
+        super().__init__(spec.widths[-1], num_classes, spec.dropout if drop_rate is None else drop_rate, in_chans)
+        stages = range(2, len(spec.depths) + 2)
+        if se is not None:
+            se = se.validate(PLACEMENTS, stages)
+        if layout == "torchvision":
+            spec = replace(spec, stride_on="3x3")
+        self.spec, self.layout, self.se_config = spec, layout, se
+        self._build_stem(spec, layout, in_chans)
+        mid = spec.mid or tuple(w // 4 for w in spec.widths)
+        first = spec.first or mid
+        cin = spec.stem_width
+        for i, (stage, depth, cout) in enumerate(zip(stages, spec.depths, spec.widths)):
+            blocks = []
+            for b in range(depth):
+                stride = 2 if (b == 0 and i > 0) else 1
+                kernel = spec.down_kernel if i > 0 else 1
+                down = make_downsample(cin, cout, stride, kernel, spec.shortcut) if b == 0 else None
+                blocks.append(BLOCKS[spec.block](
+                    cin, cout, stride, se if (se and se.in_stage(stage)) else None, down,
+                    mid=mid[i], first=first[i], groups=spec.groups, stride_on=spec.stride_on))
+                cin = cout
+            self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
+        self.num_stages = len(spec.depths)
+        init_weights(self)
+
+    def _build_stem(self, spec: ResNetSpec, layout: str, in_chans: int) -> None:
+        self.relu = nn.ReLU(inplace=True)
+        if spec.stem == "7x7":
+            self.conv1, self.bn1 = nn.Conv2d(in_chans, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64)
+        elif spec.stem == "deep":  # SENet-154: 3x3/2 64, 3x3 64, 3x3 128 (PAPER.md section 3)
+            self.conv1, self.bn1 = conv_bn(in_chans, 64, 3, 2)
+            self.conv2, self.bn2 = conv_bn(64, 64, 3)
+            self.conv3, self.bn3 = conv_bn(64, spec.stem_width, 3)
+        else:  # CIFAR: one 3x3 conv, no pooling
+            self.conv1, self.bn1 = conv_bn(in_chans, spec.stem_width, 3)
+        if spec.stem == "cifar":
+            self.maxpool = nn.Identity()
+        elif layout == "official":
+            self.maxpool = nn.MaxPool2d(3, 2, 0, ceil_mode=True)
+        else:
+            self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self._stem = [(f"conv{i}", f"bn{i}") for i in (1, 2, 3) if hasattr(self, f"conv{i}")]
+
+    def stages(self) -> list[nn.Sequential]:
+        return [getattr(self, f"layer{i + 1}") for i in range(self.num_stages)]
+
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        for conv, bn in self._stem:
+            x = self.relu(getattr(self, bn)(getattr(self, conv)(x)))
+        return self.maxpool(x)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.forward_stem(x)
+        for stage in self.stages():
+            x = stage(x)
+        return x
+
+    def se_blocks(self) -> dict[str, nn.Module]:
+        """SE modules by the paper's names: ``SE_<stage>_<block>`` (Sec. 7.2: SE_2_3 ... SE_5_3)."""
+        return {f"SE_{i + 2}_{b + 1}": blk.se for i, stage in enumerate(self.stages())
+                for b, blk in enumerate(stage) if blk.se is not None}
+
+
+# ---- the table ---------------------------------------------------------------------------------------
+_IMAGENET = (256, 512, 1024, 2048)
+_BASIC = (64, 128, 256, 512)
+_X32 = (128, 256, 512, 1024)  # 32 groups x 4d, doubled per stage
+SPECS: dict[str, ResNetSpec] = {
+    "resnet18": ResNetSpec("basic", (2, 2, 2, 2), _BASIC),
+    "resnet34": ResNetSpec("basic", (3, 4, 6, 3), _BASIC),
+    "resnet50": ResNetSpec("bottleneck", (3, 4, 6, 3), _IMAGENET),
+    "resnet101": ResNetSpec("bottleneck", (3, 4, 23, 3), _IMAGENET),
+    "resnet152": ResNetSpec("bottleneck", (3, 8, 36, 3), _IMAGENET),
+    "resnext50_32x4d": ResNetSpec("bottleneck", (3, 4, 6, 3), _IMAGENET, _X32, groups=32, stride_on="3x3"),
+    "resnext101_32x4d": ResNetSpec("bottleneck", (3, 4, 23, 3), _IMAGENET, _X32, groups=32, stride_on="3x3"),
+    # SENet-154 without SE: ResNeXt-152 64x4d with SENet-154's stem, half-width 1x1s and 3x3 projections.
+    "resnext154_64x4d": ResNetSpec("bottleneck", (3, 8, 36, 3), _IMAGENET, (256, 512, 1024, 2048), _X32,
+                                   groups=64, stem="deep", stem_width=128, stride_on="3x3", down_kernel=3,
+                                   dropout=0.2),
+}
+SPECS.update({
+    f"resnet{d}_cifar": ResNetSpec("basic", ((d - 2) // 6,) * 3, (16, 32, 64), stem="cifar", stem_width=16,
+                                   shortcut="pad")
+    for d in (20, 32, 44, 56, 110)
+})
+SE_NAMES = {name: ("senet154" if name == "resnext154_64x4d" else f"se_{name}") for name in SPECS}
+
+
+def _plain(spec):
+    def build(num_classes=1000, layout="official", drop_rate=None, in_chans=3):
+        return ResNet(spec, num_classes, None, layout, drop_rate, in_chans)
+
+    return build
+
+
+def _se(spec):
+    defaults = SEConfig()
+
+    def build(num_classes=1000, layout="official", reduction=defaults.reduction, squeeze=defaults.squeeze,
+              excitation=defaults.excitation, bias=defaults.bias, placement=defaults.placement,
+              stages=defaults.stages, drop_rate=None, in_chans=3):
+        se = SEConfig(reduction, squeeze, excitation, bias, placement, stages)
+        return ResNet(spec, num_classes, se, layout, drop_rate, in_chans)
+
+    return build
+
+
+def _register():
+    for name, spec in SPECS.items():
+        cifar = spec.stem == "cifar"
+        meta = dict(family="resnet_cifar" if cifar else "resnet")
+        if cifar:
+            meta.update(input_size=(3, 32, 32), mean=CIFAR_MEAN, std=CIFAR_STD, crop_pct=1.0, num_classes=10)
+        se_name = SE_NAMES[name]
+        register_model(name, _plain(spec), ModelInfo(name, twin=se_name, **meta))
+        register_model(se_name, _se(spec), ModelInfo(se_name, se=True, twin=name, **meta))
+
+
+_register()
