@@ -30,6 +30,7 @@ class ModelInfo:
     num_classes: int = 1000
     se: bool = False
     twin: str | None = None  # the plain (or SE) twin the paper compares against
+    min_input_size: int = 32  # the smallest square input the model runs at (tests use it)
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
