@@ -71,8 +71,9 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def complexity(model_or_name: nn.Module | str, input_size: int | None = None, num_classes: int | None = None,
-               **options) -> Complexity:
+def complexity(
+    model_or_name: nn.Module | str, input_size: int | None = None, num_classes: int | None = None, **options
+) -> Complexity:
     """Params and MACs of a model (an ``nn.Module`` or a registered name built on the meta device).
 
     ``input_size`` defaults to the model's native resolution (224 ImageNet, 32 CIFAR, 299 for
@@ -91,3 +92,30 @@ def complexity(model_or_name: nn.Module | str, input_size: int | None = None, nu
     if not isinstance(input_size, int) or input_size < 8:
         raise SenetError(f"input size must be an integer of at least 8 pixels, got {input_size!r}")
     return Complexity(name, count_params(model), count_macs(model, input_size), input_size)
+
+
+def paper_comparison(rows=None) -> list[dict]:
+    """Our params and GFLOPs beside the paper's for every row of :data:`senet.paper.ROWS`."""
+    from .paper import ROWS
+
+    out = []
+    for row in rows if rows is not None else ROWS:
+        c = complexity(row.model, row.input_size, **row.options)
+        params = c.params if row.exact else round(c.params / 1e6, 1) * 1e6
+        d = {
+            "source": row.source,
+            "label": row.label,
+            "model": row.model,
+            "options": row.options,
+            "input_size": c.input_size,
+            "params": c.params,
+            "paper_params": row.params,
+            "params_match": None if row.params is None else params == row.params,
+            "gflops": round(c.gflops, 4),
+            "paper_gflops": row.gflops,
+            "gflops_diff_pct": None if row.gflops is None else round(100 * (c.gflops / row.gflops - 1), 2),
+        }
+        if row.params is not None and not row.exact:
+            d["paper_params"] = f"{row.params / 1e6:.1f}M"
+        out.append(d)
+    return out

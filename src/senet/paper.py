@@ -38,17 +38,35 @@ ROWS: list[PaperRow] = [
     PaperRow("Table 8", "SENet-154 (224)", "senet154", params=115_088_984, gflops=20.7),
     PaperRow("Table 8", "SENet-154 (320)", "senet154", gflops=42.2, input_size=320),
     # Ablations on SE-ResNet-50 (PAPER.md section 7); the TPAMI ablations use no SE biases.
-    *[PaperRow("Table 10", f"SE-ResNet-50 r={r}", "se_resnet50", {"reduction": r}, params=p * M, exact=False)
-      for r, p in ((2, 45.7), (4, 35.7), (8, 30.7), (16, 28.1), (32, 26.9))],
-    PaperRow("Table 10", "SE-ResNet-50 r=2, no bias", "se_resnet50", {"reduction": 2, "bias": False},
-             params=45_676_584),
+    *[
+        PaperRow(
+            "Table 10", f"SE-ResNet-50 r={r}", "se_resnet50", {"reduction": r}, params=p * M, exact=False
+        )
+        for r, p in ((2, 45.7), (4, 35.7), (8, 30.7), (16, 28.1), (32, 26.9))
+    ],
+    PaperRow(
+        "Table 10",
+        "SE-ResNet-50 r=2, no bias",
+        "se_resnet50",
+        {"reduction": 2, "bias": False},
+        params=45_676_584,
+    ),
     PaperRow("Table 10", "SE-ResNet-50 r=2, bias", "se_resnet50", {"reduction": 2}, params=45_699_240),
     PaperRow("Table 10", "ResNet-50", "resnet50", params=25.6 * M, exact=False),
-    *[PaperRow("Table 13", f"SE stage {s} only, no bias", "se_resnet50", {"stages": (s,), "bias": False},
-               params=p) for s, p in ((2, 25_581_608), (3, 25_688_104), (4, 26_343_464))],
+    *[
+        PaperRow(
+            "Table 13",
+            f"SE stage {s} only, no bias",
+            "se_resnet50",
+            {"stages": (s,), "bias": False},
+            params=p,
+        )
+        for s, p in ((2, 25_581_608), (3, 25_688_104), (4, 26_343_464))
+    ],
     PaperRow("Table 13", "SE all stages", "se_resnet50", params=28.1 * M, exact=False),
     PaperRow("Table 15", "SE_3x3", "se_resnet50", {"placement": "3x3"}, params=25_718_228, gflops=3.86),
-    PaperRow("Table 16", "NoSqueeze", "se_resnet50", {"squeeze": "none"}, params=28.1 * M, gflops=4.27,
-             exact=False),
+    PaperRow(
+        "Table 16", "NoSqueeze", "se_resnet50", {"squeeze": "none"}, params=28.1 * M, gflops=4.27, exact=False
+    ),
     # ---- the rest of the zoo (Tables 2 and 3) ----
 ]

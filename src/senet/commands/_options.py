@@ -1,0 +1,42 @@
+"""Command-line flags for the models' SE knobs, shared by the verbs that build models."""
+
+from __future__ import annotations
+
+from ..layers import EXCITATIONS, SQUEEZES
+from ..models._se import PLACEMENTS
+
+
+def add_model_options(p) -> None:
+    g = p.add_argument_group("model options (the paper's ablation knobs; SE models only)")
+    g.add_argument("--reduction", type=int, help="r, the reduction ratio (Table 10)")
+    g.add_argument(
+        "--squeeze", choices=SQUEEZES, help="squeeze operator (Table 11; none = NoSqueeze, Table 16)"
+    )
+    g.add_argument("--excitation", choices=tuple(EXCITATIONS), help="excitation gate (Table 12)")
+    g.add_argument(
+        "--no-se-bias",
+        dest="bias",
+        action="store_const",
+        const=False,
+        help="SE FCs without biases (the TPAMI ablations)",
+    )
+    g.add_argument("--placement", choices=PLACEMENTS, help="where the SE block goes (Tables 14, 15)")
+    g.add_argument(
+        "--stages", type=_stages, help="comma-separated stage numbers that get SE, e.g. 4 or 2,3 (Table 13)"
+    )
+    g.add_argument("--layout", choices=("official", "torchvision"), help="ResNet stride/pool layout")
+
+
+def model_options(args) -> dict:
+    """The model options given on the command line (absent ones are left to the model's defaults)."""
+    keys = ("reduction", "squeeze", "excitation", "bias", "placement", "stages", "layout")
+    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+
+
+def _stages(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        import argparse
+
+        raise argparse.ArgumentTypeError(f"stages must be comma-separated integers, got {text!r}") from None

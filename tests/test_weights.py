@@ -1,0 +1,149 @@
+"""Weight interop: timm legacy (= Cadene) and timm SE-ResNets load with identical logits; nothing is unpickled."""
+
+import os
+import pickle
+
+import pytest
+import torch
+
+import senet
+from senet import CheckpointError, create_model, save_weights
+from senet.weights import detect_style, load_state_dict_file
+
+timm = pytest.importorskip("timm")
+
+
+def _randomise_bn(model):
+    """Non-trivial BN statistics, so that a wrongly wired BN cannot hide behind identity defaults."""
+    g = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.rand(m.num_features, generator=g) * 0.2 - 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.rand(m.num_features, generator=g) * 0.2 - 0.1)
+    return model
+
+
+@pytest.mark.parametrize(
+    "timm_name,ours,options,suffix",
+    [
+        ("legacy_seresnet50", "se_resnet50", {}, ".pth"),
+        ("legacy_seresnext50_32x4d", "se_resnext50_32x4d", {}, ".safetensors"),
+        ("legacy_senet154", "senet154", {}, ".pth"),
+        ("seresnet50", "se_resnet50", {"layout": "torchvision"}, ".pt"),
+    ],
+)
+def test_timm_state_dict_loads_with_identical_logits(tmp_path, timm_name, ours, options, suffix):
+    ref = _randomise_bn(timm.create_model(timm_name, pretrained=False)).eval()
+    path = tmp_path / f"{timm_name}{suffix}"
+    if suffix == ".safetensors":
+        save_weights(ref.state_dict(), path)
+    else:
+        torch.save(ref.state_dict(), path)
+    with torch.device("meta"):  # no init: the checkpoint materialises every tensor
+        model = create_model(ours, checkpoint=path, **options).eval()
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), ref(x), rtol=1e-5, atol=1e-5)
+
+
+def test_official_and_torchvision_layouts_compute_different_functions(tmp_path):
+    """Same shapes, different functions (PAPER.md section 3): loading into the wrong layout is not silent parity."""
+    ref = _randomise_bn(timm.create_model("legacy_seresnet50")).eval()
+    wrong = create_model("se_resnet50", layout="torchvision").eval()
+    wrong.load_state_dict(senet.weights.convert_state_dict(ref.state_dict()))
+    x = torch.randn(1, 3, 96, 96)
+    with torch.no_grad():
+        assert not torch.allclose(wrong(x), ref(x), atol=1e-3)
+
+
+def test_style_detection():
+    assert detect_style(timm.create_model("legacy_seresnet18").state_dict()) == "cadene"
+    assert detect_style(create_model("se_resnet18").state_dict()) == "senet"
+
+
+def test_training_checkpoint_wrappers_and_prefixes_are_unwrapped(tmp_path):
+    model = create_model("se_resnet20_cifar")
+    sd = {f"module.{k}": v for k, v in model.state_dict().items()}
+    torch.save({"model": sd, "optimizer": {"state": {}}, "epoch": 3}, tmp_path / "ckpt.pt")
+    loaded = create_model("se_resnet20_cifar", checkpoint=tmp_path / "ckpt.pt")
+    for a, b in zip(loaded.state_dict().values(), model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_save_weights_roundtrip_is_atomic(tmp_path):
+    model = create_model("se_resnet20_cifar").eval()
+    path = save_weights(model, tmp_path / "w.safetensors")
+    assert sorted(os.listdir(tmp_path)) == ["w.safetensors"]  # no temporary file left behind
+    again = create_model("se_resnet20_cifar", checkpoint=path).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model(x), again(x))
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, (f"touch {os.environ['SENET_PWNED']}",))
+
+
+def test_malicious_pickle_is_refused_without_running_it(tmp_path, monkeypatch):
+    marker = tmp_path / "pwned"
+    monkeypatch.setenv("SENET_PWNED", str(marker))
+    path = tmp_path / "evil.pth"
+    torch.save({"model": _Evil()}, path, pickle_module=pickle)
+    with pytest.raises(CheckpointError, match="refused to load.*not unpickled"):
+        create_model("resnet20_cifar", checkpoint=path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"not a checkpoint at all", None], ids=["empty", "text", "truncated"]
+)
+@pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
+def test_bad_files_raise_checkpoint_errors(tmp_path, content, suffix):
+    path = tmp_path / f"bad{suffix}"
+    if content is None:  # a real checkpoint cut in half
+        good = tmp_path / f"good{suffix}"
+        sd = create_model("resnet20_cifar").state_dict()
+        save_weights(sd, good) if suffix == ".safetensors" else torch.save(sd, good)
+        content = good.read_bytes()[: good.stat().st_size // 2]
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match="bad"):
+        load_state_dict_file(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        create_model("resnet20_cifar", checkpoint=tmp_path / "nope.pth")
+
+
+def test_another_architecture_names_the_mismatch(tmp_path):
+    torch.save(create_model("resnet20_cifar").state_dict(), tmp_path / "plain.pth")
+    with pytest.raises(
+        CheckpointError, match=r"does not fit se_resnet20_cifar: 36 missing: layer1\.0\.se\.fc1"
+    ):
+        create_model("se_resnet20_cifar", checkpoint=tmp_path / "plain.pth")
+    torch.save(create_model("resnet32_cifar").state_dict(), tmp_path / "deeper.pth")
+    with pytest.raises(CheckpointError, match=r"unexpected: layer1\.3\."):
+        create_model("resnet20_cifar", checkpoint=tmp_path / "deeper.pth")
+
+
+def test_class_count_mismatch_gives_the_fix(tmp_path):
+    torch.save(create_model("resnet20_cifar", num_classes=100).state_dict(), tmp_path / "c100.pth")
+    with pytest.raises(
+        CheckpointError, match=r"fc\.weight: file \(100, 64\) vs model \(10, 64\).*num_classes=100"
+    ):
+        create_model("resnet20_cifar", checkpoint=tmp_path / "c100.pth")
+    assert (
+        create_model("resnet20_cifar", num_classes=100, checkpoint=tmp_path / "c100.pth").fc.out_features
+        == 100
+    )
+
+
+def test_loading_into_a_meta_model_materialises_it(tmp_path):
+    save_weights(create_model("resnet20_cifar"), tmp_path / "w.safetensors")
+    with torch.device("meta"):
+        model = create_model("resnet20_cifar")
+    senet.load_weights(model, tmp_path / "w.safetensors")
+    assert all(not p.is_meta for p in model.parameters())
