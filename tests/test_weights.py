@@ -147,3 +147,13 @@ def test_loading_into_a_meta_model_materialises_it(tmp_path):
         model = create_model("resnet20_cifar")
     senet.load_weights(model, tmp_path / "w.safetensors")
     assert all(not p.is_meta for p in model.parameters())
+
+
+def test_torchvision_resnet_loads_into_the_torchvision_layout(tmp_path):
+    tv = pytest.importorskip("torchvision")
+    ref = _randomise_bn(tv.models.resnext50_32x4d()).eval()
+    torch.save(ref.state_dict(), tmp_path / "tv.pth")
+    model = create_model("resnext50_32x4d", layout="torchvision", checkpoint=tmp_path / "tv.pth").eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), ref(x), rtol=1e-5, atol=1e-5)
