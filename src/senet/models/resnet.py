@@ -9,14 +9,13 @@ torchvision weights load as they are and Cadene's need only a renaming (see ``se
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..layers import check_choice
+from ..layers import SqueezeExcitation, check_choice
 from ..registry import ModelInfo, register_model
 from ._base import Classifier
 from ._se import PLACEMENTS, SEConfig, init_weights
@@ -78,6 +77,8 @@ class ResidualBlock(nn.Module):
             x = se(x)
         out = self.branch(x)
         if se is not None and where == "standard":
+            if _fusable(se, self.relu):  # relu(out * s + shortcut) in one step (senet.kernels), same function
+                return se.scale_add_relu(out, shortcut)
             out = se(out)
         elif se is not None and where == "identity":
             shortcut = se(shortcut)
@@ -89,6 +90,13 @@ class ResidualBlock(nn.Module):
     def _se_slot(self, se_cfg: SEConfig | None, placement_channels: dict[str, int]) -> None:
         self.placement = se_cfg.placement if se_cfg else "standard"
         self.se = se_cfg.block(placement_channels[self.placement]) if se_cfg else None
+
+
+def _fusable(se: nn.Module, relu: nn.Module) -> bool:
+    """The fused step replaces ``relu(se(out) + shortcut)``: only for the stock modules, and only when no
+    hook observes the ``se`` call (e.g. an analysis recording its output)."""
+    return (type(se) is SqueezeExcitation and type(relu) is nn.ReLU
+            and not (se._forward_hooks or se._forward_pre_hooks))
 
 
 def make_downsample(cin, cout, stride, kernel, kind):
