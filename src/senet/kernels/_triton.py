@@ -16,8 +16,9 @@ DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
 @triton.jit
-def _scale_add_relu_kernel(x_ptr, s_ptr, r_ptr, out_ptr, numel, C, HW,
-                           CHANNELS_LAST: tl.constexpr, BLOCK: tl.constexpr):
+def _scale_add_relu_kernel(
+    x_ptr, s_ptr, r_ptr, out_ptr, numel, C, HW, CHANNELS_LAST: tl.constexpr, BLOCK: tl.constexpr
+):
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < numel
     if CHANNELS_LAST:  # memory order N, H, W, C
@@ -55,7 +56,9 @@ def _pool_nhwc_kernel(x_ptr, out_ptr, C, HW, inv_hw, BLOCK_HW: tl.constexpr, BLO
     for start in range(0, HW, BLOCK_HW):
         k = start + tl.arange(0, BLOCK_HW)
         m = (k[:, None] < HW) & cmask[None, :]
-        acc += tl.load(x_ptr + base + k.to(tl.int64)[:, None] * C + c[None, :], mask=m, other=0.0).to(tl.float32)
+        acc += tl.load(x_ptr + base + k.to(tl.int64)[:, None] * C + c[None, :], mask=m, other=0.0).to(
+            tl.float32
+        )
     z = tl.sum(acc, axis=0) * inv_hw
     tl.store(out_ptr + n * C + c, z.to(out_ptr.dtype.element_ty), mask=cmask)
 
@@ -75,8 +78,13 @@ def supports(x: torch.Tensor, s: torch.Tensor | None = None, shortcut: torch.Ten
     if s is None:
         return True
     n, c = x.shape[:2]
-    return (shortcut is not None and shortcut.shape == x.shape and shortcut.stride() == x.stride()
-            and s.shape == (n, c, 1, 1) and s.dtype == x.dtype == shortcut.dtype)
+    return (
+        shortcut is not None
+        and shortcut.shape == x.shape
+        and shortcut.stride() == x.stride()
+        and s.shape == (n, c, 1, 1)
+        and s.dtype == x.dtype == shortcut.dtype
+    )
 
 
 def pool(x: torch.Tensor) -> torch.Tensor:
@@ -98,8 +106,17 @@ def scale_add_relu(x: torch.Tensor, s: torch.Tensor, shortcut: torch.Tensor) -> 
     out = torch.empty_like(x)  # keeps x's memory format
     block = 1024
     grid = (triton.cdiv(x.numel(), block),)
-    _scale_add_relu_kernel[grid](x, s.reshape(n * c), shortcut, out, x.numel(), c, h * w,
-                                 CHANNELS_LAST=_layout(x) == "nhwc", BLOCK=block)
+    _scale_add_relu_kernel[grid](
+        x,
+        s.reshape(n * c),
+        shortcut,
+        out,
+        x.numel(),
+        c,
+        h * w,
+        CHANNELS_LAST=_layout(x) == "nhwc",
+        BLOCK=block,
+    )
     return out
 
 
