@@ -1,3 +1,12 @@
 """Model families; importing this package registers every model."""
 
-from . import resnet  # noqa: F401
+from . import (  # noqa: F401
+    cifar,
+    inception,
+    inception_resnet,
+    mobilenet,
+    resnet,  # noqa: F401
+    shake,
+    shufflenet,
+    vgg,
+)

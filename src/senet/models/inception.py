@@ -1,0 +1,158 @@
+"""BN-Inception (Ioffe & Szegedy 2015), plain and SE, as in the official SE-BN-Inception prototxt.
+
+SE-Inception (Fig. 2, Table 2): one SE block on the concatenated output of each of the 10 Inception
+modules (3a, 3b, 3c, 4a-4e, 5a, 5b); hidden sizes 16, 20, 36, 36, 36, 38, 38, 66, 64, 64 (PAPER.md
+section 2). Every conv is bias-free and followed by BN (with its affine scale and shift), as in the Caffe
+model: SE-BN-Inception has exactly 11,931,622 parameters (PAPER.md section 4). Pools use Caffe's ceil mode (224 -> 112 -> 56 -> 28 -> 14 -> 7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..registry import ModelInfo, register_model
+from ._base import Classifier
+from ._se import SEConfig, init_weights
+
+
+class ConvBN(nn.Sequential):
+    """conv (no bias) -> BN -> ReLU."""
+
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        k: int | tuple[int, int],
+        stride: int = 1,
+        padding=None,
+        bias: bool = False,
+        eps: float = 1e-5,
+    ):
+        super().__init__()
+        k2 = (k, k) if isinstance(k, int) else k
+        pad = tuple(s // 2 for s in k2) if padding is None else padding
+        self.conv = nn.Conv2d(cin, cout, k2, stride, pad, bias=bias)
+        self.bn = nn.BatchNorm2d(cout, eps=eps)
+        self.relu = nn.ReLU(inplace=True)
+
+
+@dataclass(frozen=True)
+class InceptionSpec:
+    """One Inception module of BN-Inception (Ioffe & Szegedy 2015, Fig. 5 / Table 1).
+
+    ``b1``: 1x1 width (0 = none); ``b3``: (reduce, out) of the 3x3 branch; ``b33``: (reduce, out) of the
+    double-3x3 branch; ``pool``: "avg" or "max"; ``proj``: the pool projection width (0 = pass-through);
+    ``stride``: 2 for the grid-reduction modules 3c and 4e.
+    """
+
+    name: str
+    b1: int
+    b3: tuple[int, int]
+    b33: tuple[int, int]
+    pool: str
+    proj: int
+    stride: int = 1
+
+
+MODULES = (
+    InceptionSpec("3a", 64, (64, 64), (64, 96), "avg", 32),
+    InceptionSpec("3b", 64, (64, 96), (64, 96), "avg", 64),
+    InceptionSpec("3c", 0, (128, 160), (64, 96), "max", 0, stride=2),
+    InceptionSpec("4a", 224, (64, 96), (96, 128), "avg", 128),
+    InceptionSpec("4b", 192, (96, 128), (96, 128), "avg", 128),
+    InceptionSpec("4c", 160, (128, 160), (128, 160), "avg", 128),
+    InceptionSpec("4d", 96, (128, 192), (160, 192), "avg", 128),
+    InceptionSpec("4e", 0, (128, 192), (192, 256), "max", 0, stride=2),
+    InceptionSpec("5a", 352, (192, 320), (160, 224), "avg", 128),
+    InceptionSpec("5b", 352, (192, 320), (192, 224), "max", 128),
+)
+
+
+class InceptionModule(nn.Module):
+    """Four parallel branches, concatenated along channels, then (SE-Inception) an SE block (Fig. 2)."""
+
+    def __init__(self, cin: int, spec: InceptionSpec, se: SEConfig | None):
+        super().__init__()
+        s = spec.stride
+        self.branch1x1 = ConvBN(cin, spec.b1, 1) if spec.b1 else None
+        self.branch3x3 = nn.Sequential(ConvBN(cin, spec.b3[0], 1), ConvBN(spec.b3[0], spec.b3[1], 3, s))
+        r, o = spec.b33
+        self.branch3x3dbl = nn.Sequential(ConvBN(cin, r, 1), ConvBN(r, o, 3), ConvBN(o, o, 3, s))
+        if s == 2:
+            self.branch_pool = nn.Sequential(nn.MaxPool2d(3, 2, ceil_mode=True))
+        else:
+            pool = (
+                nn.AvgPool2d(3, 1, 1, ceil_mode=True, count_include_pad=True)
+                if spec.pool == "avg"
+                else nn.MaxPool2d(3, 1, 1, ceil_mode=True)
+            )
+            self.branch_pool = nn.Sequential(pool, ConvBN(cin, spec.proj, 1))
+        self.out_channels = spec.b1 + spec.b3[1] + o + (spec.proj or cin)
+        self.se = se.block(self.out_channels) if se is not None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = [self.branch3x3(x), self.branch3x3dbl(x), self.branch_pool(x)]
+        if self.branch1x1 is not None:
+            branches.insert(0, self.branch1x1(x))
+        out = torch.cat(branches, 1)
+        return out if self.se is None else self.se(out)
+
+
+class BNInception(Classifier):
+    """conv1 7x7/2 -> pool -> conv2 (1x1, 3x3) -> pool -> 3a..3c -> 4a..4e -> 5a, 5b -> pool -> fc."""
+
+    def __init__(self, num_classes=1000, se: SEConfig | None = None, drop_rate=0.0, in_chans: int = 3):
+        super().__init__(1024, num_classes, drop_rate, in_chans)
+        if se is not None:
+            se = se.validate(("standard",), ())
+        self.se_config = se
+        self.conv1 = ConvBN(in_chans, 64, 7, 2)
+        self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.conv2_reduce = ConvBN(64, 64, 1)
+        self.conv2 = ConvBN(64, 192, 3)
+        self.pool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        cin, modules = 192, []
+        for spec in MODULES:
+            modules.append(InceptionModule(cin, spec, se))
+            cin = modules[-1].out_channels
+        self.inception = nn.ModuleDict({f"inception_{s.name}": m for s, m in zip(MODULES, modules)})
+        init_weights(self)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(self.conv1(x))
+        x = self.pool2(self.conv2(self.conv2_reduce(x)))
+        for module in self.inception.values():
+            x = module(x)
+        return x
+
+    def se_blocks(self) -> dict[str, nn.Module]:
+        """``SE_3a`` .. ``SE_5b``: the SE after each Inception module (the prototxt's names)."""
+        return {f"SE_{k.split('_')[1]}": m.se for k, m in self.inception.items() if m.se is not None}
+
+
+def build_bn_inception(num_classes=1000, drop_rate=0.0, in_chans=3):
+    return BNInception(num_classes, None, drop_rate, in_chans)
+
+
+def build_se_bn_inception(
+    num_classes=1000, reduction=16, squeeze="avg", excitation="sigmoid", bias=True, drop_rate=0.0, in_chans=3
+):
+    return BNInception(num_classes, SEConfig(reduction, squeeze, excitation, bias), drop_rate, in_chans)
+
+
+def _register():
+    meta = dict(family="inception", min_input_size=32)
+    register_model(
+        "bn_inception", build_bn_inception, ModelInfo("bn_inception", twin="se_bn_inception", **meta)
+    )
+    register_model(
+        "se_bn_inception",
+        build_se_bn_inception,
+        ModelInfo("se_bn_inception", se=True, twin="bn_inception", **meta),
+    )
+
+
+_register()

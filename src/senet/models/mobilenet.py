@@ -1,0 +1,125 @@
+"""MobileNet v1 (Howard et al. 2017, width 1.0, 224), plain and SE (Table 3; PAPER.md section 2).
+
+The paper does not fix SE's place in MobileNet ("similar schemes"). We put one SE block (r=16) after each
+of the 13 depthwise-separable blocks, on the pointwise conv's output after its ReLU: +0.48M parameters
+(4.23M -> 4.72M) and +0.49M multiply-adds, which reproduces Table 3's 4.2M -> 4.7M (docs/models.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..registry import ModelInfo, register_model
+from ._base import Classifier
+from ._se import SEConfig, init_weights
+
+
+@dataclass(frozen=True)
+class MobileNetSpec:
+    """Stem width and (output channels, stride) of each depthwise-separable block (MobileNet Table 1)."""
+
+    stem: int
+    blocks: tuple[tuple[int, int], ...]
+    dropout: float = 0.0
+
+
+SPECS = {
+    "mobilenet": MobileNetSpec(
+        32,
+        ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), *((512, 1),) * 5, (1024, 2), (1024, 1)),
+    ),
+}
+
+
+def conv_bn_relu(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1) -> list[nn.Module]:
+    return [
+        nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    ]
+
+
+class DepthwiseSeparable(nn.Module):
+    """3x3 depthwise conv -> BN -> ReLU -> 1x1 conv -> BN -> ReLU -> (SE)."""
+
+    def __init__(self, cin: int, cout: int, stride: int, se: SEConfig | None):
+        super().__init__()
+        self.dw = nn.Sequential(*conv_bn_relu(cin, cin, 3, stride, groups=cin))
+        self.pw = nn.Sequential(*conv_bn_relu(cin, cout, 1))
+        self.se = se.block(cout) if se is not None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pw(self.dw(x))
+        return x if self.se is None else self.se(x)
+
+
+class MobileNet(Classifier):
+    """stem (3x3/2) -> 13 depthwise-separable blocks -> global pool -> fc."""
+
+    def __init__(
+        self,
+        spec: MobileNetSpec,
+        num_classes=1000,
+        se: SEConfig | None = None,
+        drop_rate=None,
+        in_chans: int = 3,
+    ):
+        super().__init__(
+            spec.blocks[-1][0], num_classes, spec.dropout if drop_rate is None else drop_rate, in_chans
+        )
+        if se is not None:
+            se = se.validate(("standard",), ())
+        self.spec, self.se_config = spec, se
+        self.stem = nn.Sequential(*conv_bn_relu(in_chans, spec.stem, 3, 2))
+        blocks, cin = [], spec.stem
+        for cout, stride in spec.blocks:
+            blocks.append(DepthwiseSeparable(cin, cout, stride, se))
+            cin = cout
+        self.blocks = nn.Sequential(*blocks)
+        init_weights(self)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blocks(self.stem(x))
+
+    def se_blocks(self) -> dict[str, nn.Module]:
+        """``SE_<i>``: the SE after the i-th depthwise-separable block (i = 1..13)."""
+        return {f"SE_{i + 1}": b.se for i, b in enumerate(self.blocks) if b.se is not None}
+
+
+def _plain(spec):
+    def build(num_classes=1000, drop_rate=None, in_chans=3):
+        return MobileNet(spec, num_classes, None, drop_rate, in_chans)
+
+    return build
+
+
+def _se(spec):
+    d = SEConfig()
+
+    def build(
+        num_classes=1000,
+        reduction=d.reduction,
+        squeeze=d.squeeze,
+        excitation=d.excitation,
+        bias=d.bias,
+        drop_rate=None,
+        in_chans=3,
+    ):
+        return MobileNet(
+            spec, num_classes, SEConfig(reduction, squeeze, excitation, bias), drop_rate, in_chans
+        )
+
+    return build
+
+
+def _register():
+    for name, spec in SPECS.items():
+        meta = dict(family="mobilenet", min_input_size=32)
+        register_model(name, _plain(spec), ModelInfo(name, twin=f"se_{name}", **meta))
+        register_model(f"se_{name}", _se(spec), ModelInfo(f"se_{name}", se=True, twin=name, **meta))
+
+
+_register()

@@ -1,0 +1,178 @@
+"""ShuffleNet v1 (Zhang et al. 2018, 1x, g=3), plain and SE (Table 3; PAPER.md section 2).
+
+The paper does not fix SE's place in ShuffleNet. We put one SE block (r=16) on the residual branch of each
+of the 16 units, before the merge with the shortcut (the addition, or the concatenation of the three
+stride-2 units), as in SE-ResNet: +0.61M parameters, PAPER.md section 2 (on the concatenated output the
+stride-2 units would add 0.72M). Stage 2's first branch has 216 = 240 - 24 channels, which r=16 does not
+divide: its hidden width is floor(216/16) = 13. docs/models.md has the numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..registry import ModelInfo, register_model
+from ._base import Classifier
+from ._se import SEConfig, init_weights
+
+
+@dataclass(frozen=True)
+class ShuffleNetSpec:
+    """Groups, stem width, and (units, output channels) of stages 2..4 (ShuffleNet Table 1)."""
+
+    groups: int
+    stem: int
+    stages: tuple[tuple[int, int], ...]
+    dropout: float = 0.0
+
+
+SPECS = {"shufflenet_g3": ShuffleNetSpec(3, 24, ((4, 240), (8, 480), (4, 960)))}
+
+
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    n, c, h, w = x.shape
+    return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+def se_block(cfg: SEConfig, channels: int) -> nn.Module:
+    """``cfg.block(channels)``, or with hidden width floor(C/r) where r does not divide C (216 channels)."""
+    if channels % cfg.reduction == 0:
+        return cfg.block(channels)
+    block = replace(cfg, reduction=1).block(channels)
+    hidden = max(1, channels // cfg.reduction)
+    block.fc1 = nn.Conv2d(channels, hidden, 1, bias=cfg.bias)
+    block.fc2 = nn.Conv2d(hidden, channels, 1, bias=cfg.bias)
+    block.reduction = cfg.reduction
+    return block
+
+
+class ShuffleUnit(nn.Module):
+    """1x1 group conv -> BN -> ReLU -> shuffle -> 3x3 depthwise (stride) -> BN -> 1x1 group conv -> BN.
+
+    Stride 1: ``relu(se(branch(x)) + x)``; stride 2: ``relu(cat(se(branch(x)), avgpool(x)))``.
+    """
+
+    def __init__(self, cin: int, cout: int, stride: int, groups: int, first_groups: int, se: SEConfig | None):
+        super().__init__()
+        mid = cout // 4
+        branch_out = cout - cin if stride == 2 else cout
+        self.stride, self.groups = stride, groups
+        self.conv1 = nn.Conv2d(cin, mid, 1, groups=first_groups, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid)
+        self.conv2 = nn.Conv2d(mid, mid, 3, stride, 1, groups=mid, bias=False)
+        self.bn2 = nn.BatchNorm2d(mid)
+        self.conv3 = nn.Conv2d(mid, branch_out, 1, groups=groups, bias=False)
+        self.bn3 = nn.BatchNorm2d(branch_out)
+        self.relu = nn.ReLU(inplace=True)
+        self.se = se_block(se, branch_out) if se is not None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = channel_shuffle(out, self.groups) if self.groups > 1 else out
+        out = self.bn3(self.conv3(self.bn2(self.conv2(out))))
+        out = out if self.se is None else self.se(out)
+        if self.stride == 2:
+            return self.relu(torch.cat((out, F.avg_pool2d(x, 3, 2, 1)), 1))
+        return self.relu(out + x)
+
+
+class ShuffleNet(Classifier):
+    """stem (3x3/2 conv, 3x3/2 max pool) -> stages 2..4 of shuffle units -> global pool -> fc."""
+
+    def __init__(
+        self,
+        spec: ShuffleNetSpec,
+        num_classes=1000,
+        se: SEConfig | None = None,
+        drop_rate=None,
+        in_chans: int = 3,
+    ):
+        super().__init__(
+            spec.stages[-1][1], num_classes, spec.dropout if drop_rate is None else drop_rate, in_chans
+        )
+        stage_ids = range(2, len(spec.stages) + 2)
+        if se is not None:
+            se = se.validate(("standard",), stage_ids)
+        self.spec, self.se_config = spec, se
+        self.conv1 = nn.Conv2d(in_chans, spec.stem, 3, 2, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(spec.stem)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        cin = spec.stem
+        for i, (stage, (units, cout)) in enumerate(zip(stage_ids, spec.stages)):
+            blocks = []
+            for u in range(units):
+                # ShuffleNet Sec. 3.3: no group conv on the first pointwise layer of stage 2 (24 inputs).
+                first_groups = 1 if (i == 0 and u == 0) else spec.groups
+                blocks.append(
+                    ShuffleUnit(
+                        cin,
+                        cout,
+                        2 if u == 0 else 1,
+                        spec.groups,
+                        first_groups,
+                        se if (se and se.in_stage(stage)) else None,
+                    )
+                )
+                cin = cout
+            self.add_module(f"stage{stage}", nn.Sequential(*blocks))
+        self.stage_ids = tuple(stage_ids)
+        init_weights(self)
+
+    def stages(self) -> list[nn.Sequential]:
+        return [getattr(self, f"stage{s}") for s in self.stage_ids]
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        for stage in self.stages():
+            x = stage(x)
+        return x
+
+    def se_blocks(self) -> dict[str, nn.Module]:
+        """``SE_<stage>_<unit>`` (stages 2..4, as ShuffleNet's Table 1 numbers them)."""
+        return {
+            f"SE_{s}_{u + 1}": unit.se
+            for s, stage in zip(self.stage_ids, self.stages())
+            for u, unit in enumerate(stage)
+            if unit.se is not None
+        }
+
+
+def _plain(spec):
+    def build(num_classes=1000, drop_rate=None, in_chans=3):
+        return ShuffleNet(spec, num_classes, None, drop_rate, in_chans)
+
+    return build
+
+
+def _se(spec):
+    d = SEConfig()
+
+    def build(
+        num_classes=1000,
+        reduction=d.reduction,
+        squeeze=d.squeeze,
+        excitation=d.excitation,
+        bias=d.bias,
+        stages=d.stages,
+        drop_rate=None,
+        in_chans=3,
+    ):
+        se = SEConfig(reduction, squeeze, excitation, bias, "standard", stages)
+        return ShuffleNet(spec, num_classes, se, drop_rate, in_chans)
+
+    return build
+
+
+def _register():
+    for name, spec in SPECS.items():
+        meta = dict(family="shufflenet", min_input_size=32)
+        register_model(name, _plain(spec), ModelInfo(name, twin=f"se_{name}", **meta))
+        register_model(f"se_{name}", _se(spec), ModelInfo(f"se_{name}", se=True, twin=name, **meta))
+
+
+_register()

@@ -1,0 +1,239 @@
+"""The model zoo of Tables 2-5: registration, forward + backward, and the paper's counts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import senet
+from senet import SenetError, complexity, create_model, list_models, model_info
+
+ZOO = {
+    "vgg16_bn": "se_vgg16_bn",
+    "bn_inception": "se_bn_inception",
+    "inception_resnet_v2": "se_inception_resnet_v2",
+    "mobilenet": "se_mobilenet",
+    "shufflenet_g3": "se_shufflenet_g3",
+    "resnet164_cifar": "se_resnet164_cifar",
+    "wrn16_8": "se_wrn16_8",
+    "shake_shake26_2x96d": "se_shake_shake26_2x96d",
+    "shake_even29_2x4x64d": "se_shake_even29_2x4x64d",
+}
+ALL = [*ZOO, *ZOO.values()]
+# Heavy at their smallest input on 2 CPU cores: forward/backward checked in the slow run only.
+HEAVY = {"vgg16_bn", "se_vgg16_bn", "inception_resnet_v2", "se_inception_resnet_v2"}
+
+
+def _small(name):
+    """A cheap copy of the model: 10 classes (VGG's 25088 x 4096 fc6 dominates otherwise)."""
+    torch.manual_seed(0)
+    return create_model(name, num_classes=10)
+
+
+@pytest.mark.parametrize("plain", list(ZOO))
+def test_registered_with_twins(plain):
+    se = ZOO[plain]
+    assert plain in list_models() and se in list_models()
+    assert model_info(plain).twin == se and model_info(se).twin == plain
+    assert model_info(se).se and not model_info(plain).se
+
+
+def _forward_backward(name):
+    model = _small(name).train()
+    size = model_info(name).min_input_size
+    out = model(torch.randn(2, 3, size, size))
+    assert out.shape == (2, 10)
+    out.logsumexp(1).sum().backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None]
+    assert not missing, f"no gradient for {missing[:5]}"
+    return model
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if n not in HEAVY])
+def test_forward_backward_every_parameter_gets_gradient(name):
+    model = _forward_backward(name)
+    blocks = model.se_blocks()
+    assert bool(blocks) == model_info(name).se
+    assert all(isinstance(b, senet.SqueezeExcitation) for b in blocks.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(HEAVY))
+def test_forward_backward_heavy(name):
+    _forward_backward(name)
+
+
+def test_min_input_size_is_tight():
+    """Inception-ResNet-v2's valid convolutions need 75 pixels; one less fails."""
+    model = create_model("inception_resnet_v2", num_classes=10).eval()
+    assert model_info("inception_resnet_v2").min_input_size == 75
+    with torch.no_grad():
+        model(torch.randn(1, 3, 75, 75))
+        with pytest.raises(RuntimeError):
+            model(torch.randn(1, 3, 74, 74))
+
+
+@pytest.mark.parametrize(
+    "name, n, first, last",
+    [
+        ("se_bn_inception", 10, "SE_3a", "SE_5b"),
+        ("se_vgg16_bn", 13, "SE_1_1", "SE_5_3"),
+        ("se_mobilenet", 13, "SE_1", "SE_13"),
+        ("se_shufflenet_g3", 16, "SE_2_1", "SE_4_4"),
+        ("se_inception_resnet_v2", 40, "SE_A1", "SE_C10"),
+        ("se_resnet164_cifar", 54, "SE_2_1", "SE_4_18"),
+        ("se_shake_even29_2x4x64d", 9, "SE_2_1", "SE_4_3"),
+    ],
+)
+def test_se_block_names(name, n, first, last):
+    with torch.device("meta"):
+        blocks = create_model(name).se_blocks()
+    assert len(blocks) == n and list(blocks)[0] == first and list(blocks)[-1] == last
+
+
+def test_se_bn_inception_hidden_sizes_match_the_prototxt():
+    """PAPER.md section 2: (down, up) sizes of the official SE-BN-Inception."""
+    with torch.device("meta"):
+        blocks = create_model("se_bn_inception").se_blocks()
+    sizes = [(b.fc1.out_channels, b.fc1.in_channels) for b in blocks.values()]
+    assert sizes == [
+        (16, 256),
+        (20, 320),
+        (36, 576),
+        (36, 576),
+        (36, 576),
+        (38, 608),
+        (38, 608),
+        (66, 1056),
+        (64, 1024),
+        (64, 1024),
+    ]
+
+
+def test_se_bn_inception_exact_parameter_count():
+    assert complexity("se_bn_inception").params == 11_931_622
+
+
+def _close(ours, paper, tol):
+    return abs(ours - paper) <= tol * paper
+
+
+@pytest.mark.parametrize(
+    "name, gflops, tol",
+    [
+        ("vgg16_bn", 15.47, 0.005),
+        ("se_vgg16_bn", 15.48, 0.005),
+        ("bn_inception", 2.03, 0.005),
+        ("se_bn_inception", 2.04, 0.005),
+        ("mobilenet", 0.569, 0.02),
+        ("se_mobilenet", 0.572, 0.02),
+        ("shufflenet_g3", 0.140, 0.02),
+    ],
+)
+def test_flops_match_tables_2_and_3(name, gflops, tol):
+    assert _close(complexity(name).gflops, gflops, tol), complexity(name)
+
+
+@pytest.mark.parametrize("name, millions", [("mobilenet", 4.2), ("se_mobilenet", 4.7)])
+def test_mobilenet_params_match_table_3(name, millions):
+    assert _close(complexity(name).params / 1e6, millions, 0.02)
+
+
+def test_shufflenet_counts_documented():
+    """Table 3 prints 1.8M / 2.4M; ShuffleNet 1x g=3 has 1.87M (megvii's release: 1.9M), the paper
+    truncates. The SE blocks add the +0.61M of PAPER.md section 2 (docs/models.md)."""
+    plain, se = complexity("shufflenet_g3"), complexity("se_shufflenet_g3")
+    assert plain.params == 1_865_728
+    assert int(plain.params / 1e5) == 18 and int(se.params / 1e5) == 24  # 1.8M and 2.4M, truncated
+    assert 600_000 < se.params - plain.params < 625_000
+
+
+def test_inception_resnet_v2_counts_documented():
+    """The released layout (= timm's): 55.8M params, 13.16 GMACs at 299 (Table 2 says 11.75; docs)."""
+    plain, se = complexity("inception_resnet_v2"), complexity("se_inception_resnet_v2")
+    assert plain.input_size == 299
+    assert plain.params == 55_843_464 and round(plain.gflops, 2) == 13.16
+    assert 0.005 < se.gflops - plain.gflops < 0.015  # Table 2: +0.01
+
+
+@pytest.mark.parametrize(
+    "name, millions",
+    [
+        ("resnet164_cifar", 1.7),
+        ("wrn16_8", 11.0),
+        ("shake_shake26_2x96d", 26.2),
+        ("shake_even29_2x4x64d", 34.4),
+        ("resnet110_cifar", 1.7),
+    ],
+)
+def test_cifar_params_match_original_papers(name, millions):
+    assert _close(complexity(name).params / 1e6, millions, 0.02)
+
+
+def test_shake_even_defaults_to_cifar100_and_shake_to_cifar10():
+    assert model_info("shake_even29_2x4x64d").num_classes == 100
+    assert model_info("shake_shake26_2x96d").num_classes == 10
+
+
+@pytest.mark.parametrize("backward", ["shake", "even"])
+def test_shake_forward_random_backward_weights(backward):
+    from senet.models.shake import shake
+
+    torch.manual_seed(0)
+    a = torch.ones(64, 1, 2, 2, requires_grad=True)
+    b = torch.zeros(64, 1, 2, 2, requires_grad=True)
+    out = shake(a, b, backward, training=True)
+    alpha = out[:, 0, 0, 0]
+    assert alpha.std() > 0.1 and ((alpha >= 0) & (alpha <= 1)).all()  # per-image random forward
+    assert torch.allclose(out, alpha.view(-1, 1, 1, 1).expand_as(out))  # one weight per image
+    out.sum().backward()
+    ga = a.grad[:, 0, 0, 0]
+    assert torch.allclose(ga + b.grad[:, 0, 0, 0], torch.ones(64))  # beta + (1 - beta)
+    if backward == "even":
+        assert torch.allclose(ga, torch.full((64,), 0.5))
+    else:
+        assert ga.std() > 0.1 and not torch.allclose(ga, alpha)  # independent of the forward weight
+    assert torch.equal(shake(a, b, backward, training=False), torch.full_like(out, 0.5))
+
+
+def test_shake_models_are_deterministic_in_eval():
+    model = _small("shake_shake26_2x96d").eval()
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(model(x), model(x))
+
+
+@pytest.mark.parametrize("placement", ["pre", "post", "identity"])
+def test_cifar_placements(placement):
+    model = create_model("se_wrn16_8", placement=placement, num_classes=10)
+    model(torch.randn(2, 3, 8, 8)).sum().backward()
+
+
+@pytest.mark.parametrize(
+    "name, options, match",
+    [
+        ("se_mobilenet", {"placement": "pre"}, "does not take"),
+        ("se_bn_inception", {"stages": (3,)}, "does not take"),
+        ("se_vgg16_bn", {"stages": (6,)}, "stages"),
+        ("se_shufflenet_g3", {"reduction": 0}, "reduction"),
+        ("se_resnet164_cifar", {"placement": "3x3"}, "placement"),
+        ("mobilenet", {"reduction": 8}, "no SE blocks"),
+    ],
+)
+def test_bad_se_options(name, options, match):
+    with pytest.raises(SenetError, match=match):
+        create_model(name, **options)
+
+
+def test_stages_option_limits_se_blocks():
+    with torch.device("meta"):
+        blocks = create_model("se_vgg16_bn", stages=(5,)).se_blocks()
+    assert list(blocks) == ["SE_5_1", "SE_5_2", "SE_5_3"]
+
+
+def test_shufflenet_se_on_the_branch_of_stride2_units():
+    """Stage 2's first branch has 216 channels: SE hidden width floor(216 / 16) = 13."""
+    with torch.device("meta"):
+        blocks = create_model("se_shufflenet_g3").se_blocks()
+    assert (blocks["SE_2_1"].fc1.in_channels, blocks["SE_2_1"].fc1.out_channels) == (216, 13)
+    assert blocks["SE_3_1"].fc1.in_channels == 240 and blocks["SE_3_2"].fc1.in_channels == 480
