@@ -1,0 +1,320 @@
+"""Datasets, the paper's transforms and samplers (PAPER.md section 8), on torchvision.
+
+``--data`` names a source: ``digits`` (scikit-learn's 1,797 handwritten digits, 8x8 upsampled to 32x32),
+``synthetic`` (learnable random patterns, for tests and benchmarks), ``imagefolder:PATH`` (``train/`` and
+``val/`` class folders, the ImageNet/Places365 layout), ``cifar10:PATH`` / ``cifar100:PATH`` (the python
+release, never downloaded). Every loader yields ``(images, targets, skipped)``: unreadable images are
+dropped from the batch and counted, or raise with ``strict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset
+from torchvision.transforms import v2
+
+from .errors import DataError
+
+KINDS = ("digits", "synthetic", "imagefolder", "cifar10", "cifar100")
+DIGITS_MEAN, DIGITS_STD = (0.2, 0.2, 0.2), (0.33, 0.33, 0.33)  # of the 32x32 upsampled train images
+CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class Views:
+    """How images are shown to the model: training augmentation and the evaluation crop."""
+
+    augment: str = "none"  # a recipe's augment: imagenet | mobile | cifar | digits | none
+    train_size: int = 32
+    eval_resize: int | None = None  # None: no resize (the data's native size)
+    eval_crop: int | None = None
+    crop_scale: tuple[float, float] = (0.08, 1.0)
+    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    cutout: int = 0
+    ten_crop: bool = False
+
+
+def parse(spec: str) -> tuple[str, Path | None]:
+    """``"cifar10:/data/c10"`` -> ``("cifar10", Path("/data/c10"))``; names the allowed forms on error."""
+    kind, _, path = spec.partition(":")
+    if kind not in KINDS:
+        raise DataError(
+            f"unknown data {spec!r}: allowed are digits, synthetic, imagefolder:PATH, "
+            "cifar10:PATH, cifar100:PATH"
+        )
+    if kind in ("digits", "synthetic"):
+        return kind, None
+    if not path:
+        raise DataError(f"--data {kind} needs a directory: {kind}:PATH")
+    p = Path(path).expanduser()
+    if not p.is_dir():
+        raise DataError(f"data directory {str(p)!r} does not exist")
+    return kind, p
+
+
+def build(spec: str, views: Views, strict: bool = False) -> tuple[Dataset, Dataset, list[str], tuple]:
+    """Training and validation sets, their class names and the normalisation mean/std."""
+    kind, path = parse(spec)
+    mean, std = {
+        "digits": (DIGITS_MEAN, DIGITS_STD),
+        "synthetic": ((0.5,) * 3, (0.5,) * 3),
+        "imagefolder": (IMAGENET_MEAN, IMAGENET_STD),
+    }.get(kind, (CIFAR_MEAN, CIFAR_STD))
+    train_tf, eval_tf = _train_transform(views, mean, std), _eval_transform(views, mean, std)
+    if kind == "digits":
+        train, val, classes = _digits(train_tf, eval_tf)
+    elif kind == "synthetic":
+        train, val, classes = _synthetic(train_tf, eval_tf, views.train_size)
+    elif kind == "imagefolder":
+        train, val, classes = _imagefolder(path, train_tf, eval_tf)
+    else:
+        train, val, classes = _cifar(kind, path, train_tf, eval_tf)
+    return Skipping(train, strict), Skipping(val, strict), classes, (mean, std)
+
+
+# ---- transforms (torchvision v2: the same pipeline for PIL images and tensors) -------------------------
+def _train_transform(v: Views, mean, std) -> v2.Compose:
+    """Sec. 8: ImageNet random-resized crop (area and aspect jitter) + flip; CIFAR pad-4 crop + flip."""
+    size = v.train_size
+    aug = {
+        "imagenet": [
+            v2.RandomResizedCrop(size, scale=v.crop_scale, ratio=v.crop_ratio, antialias=True),
+            v2.RandomHorizontalFlip(),
+        ],
+        "mobile": [
+            v2.RandomResizedCrop(size, scale=v.crop_scale, ratio=v.crop_ratio, antialias=True),
+            v2.RandomHorizontalFlip(),
+        ],
+        "cifar": [v2.RandomCrop(size, padding=4), v2.RandomHorizontalFlip()],
+        "digits": [v2.RandomCrop(size, padding=2)],  # shifts only: a mirrored digit is another symbol
+        "none": [],
+    }[v.augment]
+    tail = (
+        [v2.RandomErasing(p=1.0, scale=((v.cutout / size) ** 2,) * 2, ratio=(1.0, 1.0))] if v.cutout else []
+    )
+    return v2.Compose(
+        [v2.ToImage(), *aug, v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std), *tail]
+    )
+
+
+def _eval_transform(v: Views, mean, std) -> v2.Compose:
+    """Sec. 8 evaluation: resize the shorter side to 256, centre crop 224 (or 320, or ten crops)."""
+    resize = [v2.Resize(v.eval_resize, antialias=True)] if v.eval_resize else []
+    norm = [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
+    if v.ten_crop:
+        crop = v.eval_crop or v.train_size
+        return v2.Compose([v2.ToImage(), *resize, *norm, v2.TenCrop(crop), _Stack()])
+    crop = [v2.CenterCrop(v.eval_crop)] if v.eval_crop else []
+    return v2.Compose([v2.ToImage(), *resize, *crop, *norm])
+
+
+class _Stack(torch.nn.Module):
+    def forward(self, crops):
+        return torch.stack(list(crops))
+
+
+# ---- the sources ---------------------------------------------------------------------------------------
+class TensorImages(Dataset):
+    """uint8 images (N, 3, H, W) and labels with a transform: the built-in digits and synthetic data."""
+
+    def __init__(self, images: torch.Tensor, targets: torch.Tensor, transform, classes: list[str]):
+        self.images, self.targets, self.transform, self.classes = images, targets.tolist(), transform, classes
+
+    def __len__(self):
+        return len(self.targets)
+
+    def __getitem__(self, i):
+        return self.transform(v2.functional.to_image(self.images[i])), self.targets[i]
+
+
+def _digits(train_tf, eval_tf):
+    """scikit-learn's digits (no download): 8x8 at 0..16 -> 32x32 uint8 RGB; fixed stratified 1347/450 split."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    d = load_digits()
+    x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    x = torch.nn.functional.interpolate(x, size=32, mode="bilinear", align_corners=False)
+    x = (x.clamp(0, 1) * 255).round().to(torch.uint8).expand(-1, 3, -1, -1).contiguous()
+    y = torch.tensor(d.target)
+    tr, te = train_test_split(range(len(y)), test_size=450, random_state=0, stratify=d.target)
+    classes = [str(c) for c in range(10)]
+    return (
+        TensorImages(x[tr], y[tr], train_tf, classes),
+        TensorImages(x[te], y[te], eval_tf, classes),
+        classes,
+    )
+
+
+def _synthetic(train_tf, eval_tf, size: int, classes: int = 10, n_train: int = 512, n_val: int = 128):
+    """Learnable random data: each class is a fixed random pattern plus noise (fixed seed)."""
+    g = torch.Generator().manual_seed(1234)
+    protos = torch.rand(classes, 3, size, size, generator=g)
+
+    def make(n):
+        y = torch.arange(n) % classes
+        x = 0.6 * protos[y] + 0.4 * torch.rand(n, 3, size, size, generator=g)
+        return (x * 255).round().to(torch.uint8), y
+
+    names = [f"class{c}" for c in range(classes)]
+    (xt, yt), (xv, yv) = make(n_train), make(n_val)
+    return TensorImages(xt, yt, train_tf, names), TensorImages(xv, yv, eval_tf, names), names
+
+
+def _imagefolder(path: Path, train_tf, eval_tf):
+    from torchvision.datasets import ImageFolder
+
+    sets = []
+    for split, tf in (("train", train_tf), ("val", eval_tf)):
+        d = path / split
+        if not d.is_dir():
+            raise DataError(
+                f"{path} has no {split}/ folder (expected {path}/train/<class>/* and {path}/val/<class>/*)"
+            )
+        try:
+            sets.append(ImageFolder(str(d), transform=tf))
+        except FileNotFoundError as e:  # empty folder, or a class folder without images
+            raise DataError(f"{d}: {e}") from None
+    if sets[0].classes != sets[1].classes:
+        raise DataError(f"{path}: train/ and val/ have different class folders")
+    return sets[0], sets[1], sets[0].classes
+
+
+def _cifar(kind: str, path: Path, train_tf, eval_tf):
+    from torchvision.datasets import CIFAR10, CIFAR100
+
+    cls, folder = (CIFAR10, "cifar-10-batches-py") if kind == "cifar10" else (CIFAR100, "cifar-100-python")
+    root = path.parent if path.name == folder else path
+    try:
+        sets = [
+            cls(str(root), train=t, transform=tf, download=False)
+            for t, tf in ((True, train_tf), (False, eval_tf))
+        ]
+    except RuntimeError as e:
+        raise DataError(
+            f"{root}: no readable {folder}/ inside ({e}); download the python release yourself "
+            "and pass its parent directory"
+        ) from None
+    return sets[0], sets[1], list(sets[0].classes)
+
+
+# ---- unreadable images, samplers, loaders ---------------------------------------------------------------
+class Skipping(Dataset):
+    """Wraps a dataset: an item that fails to load becomes ``None`` (counted by :func:`collate`)."""
+
+    def __init__(self, dataset: Dataset, strict: bool):
+        self.dataset, self.strict = dataset, strict
+        self.classes = dataset.classes
+        self.targets = list(
+            getattr(dataset, "targets", None) or [t for _, t in getattr(dataset, "samples", [])]
+        )
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        try:
+            return self.dataset[i]
+        except (OSError, ValueError, SyntaxError) as e:  # what PIL raises on corrupted or truncated files
+            name = getattr(self.dataset, "samples", None)
+            where = name[i][0] if name else f"item {i}"
+            if self.strict:
+                raise DataError(f"unreadable image {where}: {e} (drop --strict to skip such files)") from None
+            return None
+
+
+def collate(batch):
+    """Default collation of the readable items, plus how many were skipped."""
+    good = [b for b in batch if b is not None]
+    if not good:
+        return torch.empty(0), torch.empty(0, dtype=torch.long), len(batch)
+    images, targets = torch.utils.data.default_collate(good)
+    return images, targets, len(batch) - len(good)
+
+
+class ClassAwareSampler(Sampler[int]):
+    """Class-balanced sampling (CVPR version; Relay Backpropagation): draw a class uniformly, then the next
+    image of that class from its shuffled list, reshuffled when exhausted. Ranks take interleaved shares."""
+
+    def __init__(self, targets, num_replicas: int = 1, rank: int = 0, seed: int = 0):
+        self.by_class = [torch.tensor(ix) for ix in _group(targets)]
+        self.num_replicas, self.rank, self.seed, self.epoch = num_replicas, rank, seed, 0
+        self.num_samples = len(targets) // num_replicas
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self):
+        return self.num_samples
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed + self.epoch)
+        total = self.num_samples * self.num_replicas
+        classes = torch.randint(len(self.by_class), (total,), generator=g).tolist()
+        lists = [ix[torch.randperm(len(ix), generator=g)].tolist() for ix in self.by_class]
+        pos, out = [0] * len(lists), []
+        for c in classes:
+            if pos[c] == len(lists[c]):
+                lists[c] = [lists[c][j] for j in torch.randperm(len(lists[c]), generator=g).tolist()]
+                pos[c] = 0
+            out.append(lists[c][pos[c]])
+            pos[c] += 1
+        return iter(out[self.rank : total : self.num_replicas])
+
+
+def _group(targets) -> list[list[int]]:
+    groups: dict[int, list[int]] = {}
+    for i, t in enumerate(targets):
+        groups.setdefault(int(t), []).append(i)
+    return [groups[k] for k in sorted(groups)]
+
+
+class SkipFirst(Sampler[int]):
+    """The rest of a sampler's epoch after its first ``n`` indices: resuming mid-epoch."""
+
+    def __init__(self, sampler, n: int):
+        self.sampler, self.n = sampler, n
+
+    def __len__(self):
+        return max(len(self.sampler) - self.n, 0)
+
+    def __iter__(self):
+        it = iter(self.sampler)
+        for _ in range(self.n):
+            next(it, None)
+        return it
+
+
+def train_sampler(dataset, class_balanced: bool, world: int, rank: int, seed: int):
+    """A sampler whose order depends only on (seed, epoch): the same after a resume, sharded over ranks."""
+    if class_balanced:
+        return ClassAwareSampler(dataset.targets, world, rank, seed)
+    from torch.utils.data import DistributedSampler
+
+    return DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed, drop_last=True)
+
+
+def eval_subset(dataset, world: int, rank: int) -> Dataset:
+    """This rank's share of an evaluation set: every image exactly once over all ranks (no padding)."""
+    return Subset(dataset, range(rank, len(dataset), world)) if world > 1 else dataset
+
+
+def loader(dataset, batch_size: int, sampler=None, workers: int = 0, pin: bool = False, seed: int = 0):
+    """A DataLoader with its own generator, so creating it never draws from the global RNG."""
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        shuffle=False,
+        drop_last=sampler is not None,
+        num_workers=workers,
+        pin_memory=pin,
+        collate_fn=collate,
+        persistent_workers=False,
+        generator=torch.Generator().manual_seed(seed),
+        prefetch_factor=4 if workers else None,
+    )

@@ -1,0 +1,297 @@
+"""Training: ``train(config) -> summary``, the epoch loop and the step, small and commented.
+
+One AMP context, no flag branches inside the step: AMP, channels-last, DDP and accumulation are
+decided once in ``senet.session`` (the GradScaler is a pass-through unless fp16). The paper's recipes
+are in ``senet.recipes``; the run directory's files in ``senet.run_files``; checkpoints in
+``senet.checkpoint``. Launch with ``torchrun`` for DistributedDataParallel (``senet.distributed``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import torch
+from tqdm import tqdm
+
+from . import checkpoint as ckpt
+from . import data as D
+from . import distributed, run_files
+from . import session as S
+from .errors import SenetError
+from .evaluate import evaluate_loader
+from .train_config import TrainConfig
+
+
+class NonFiniteLoss(SenetError):
+    """The loss became NaN or infinite: the run stops, the last good checkpoint stays as it was."""
+
+
+def train(config: TrainConfig | dict | None = None, **overrides) -> dict:
+    """Train a model as ``config`` says and return the summary (also written to ``summary.json``).
+
+    ``config`` is a :class:`TrainConfig`, a dict of its fields, or None with the fields as keywords:
+    ``senet.train(model="se_resnet20_cifar", data="digits", epochs=2, out="runs/x")``.
+    Under torchrun every rank calls this; rank 0 writes the files.
+    """
+    if isinstance(config, dict) or config is None:
+        config = TrainConfig.from_dict({**(config or {}), **overrides})
+    elif overrides:
+        config = config.replace(**overrides)
+    env = distributed.detect()
+    device = distributed.device_for(env, config.device)
+    distributed.setup(env, device)
+    try:
+        torch.use_deterministic_algorithms(config.deterministic, warn_only=True)
+        torch.backends.cudnn.benchmark = not config.deterministic
+        session = S.build(config, env, device)
+        done = _start(session)
+        return done if done is not None else fit(session)
+    finally:
+        distributed.teardown(env)
+
+
+def _start(s: S.Session) -> dict | None:
+    """Resume (or refuse to overwrite a run); returns the summary if the run had already finished."""
+    cfg, out = s.config, s.out
+    found = None
+    if cfg.resume == "auto":
+        found = ckpt.find_resume(out)
+    elif cfg.resume:
+        found = (cfg.resume, ckpt.load(cfg.resume))
+    elif (out / ckpt.LAST).exists() or (out / ckpt.BEST).exists():
+        raise SenetError(
+            f"{out} already holds a run; continue it with --resume auto, or choose another --out"
+        )
+    if found:
+        s.restore(found[1], found[0])
+        _log(s, f"resumed from {found[0]} at epoch {s.epoch + 1}, step {s.step_in_epoch}")
+        if s.epoch >= s.epochs and (out / ckpt.SUMMARY).exists():
+            import json
+
+            _log(s, f"{out} has already finished; its summary is {out / ckpt.SUMMARY}")
+            return json.loads((out / ckpt.SUMMARY).read_text())
+    if s.env.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        run_files.write_config(out, {**cfg.as_dict(), **s.resolved}, s.recipe.as_dict())
+    return None
+
+
+def fit(s: S.Session) -> dict:
+    """Epochs of training and evaluation; checkpoints after each; the summary at the end."""
+    writer = None
+    if s.env.is_main and s.config.tensorboard:
+        writer = S.tensorboard_writer_cls()(str(s.out / "tensorboard"), purge_step=s.global_step)
+    try:
+        with S.stop_on_signals(s):
+            while s.epoch < s.epochs:
+                start = time.perf_counter()
+                train_sums = train_one_epoch(s)
+                s.train_time_s += time.perf_counter() - start
+                if train_sums is None:  # stopped (signal or max_steps): save and leave
+                    s.save()
+                    _log(
+                        s,
+                        f"stopped at epoch {s.epoch + 1}, step {s.step_in_epoch}: {s.out / ckpt.LAST} "
+                        "saved; continue with --resume auto",
+                    )
+                    return {"status": "stopped", "epoch": s.epoch, "global_step": s.global_step}
+                _end_epoch(s, train_sums, time.perf_counter() - start, writer)
+    finally:
+        if writer is not None:
+            writer.close()
+    return _finish(s)
+
+
+def train_one_epoch(s: S.Session) -> torch.Tensor | None:
+    """One pass over this rank's share of the data; returns the summed train stats, or None if stopped."""
+    s.net.train()
+    accum, cfg = s.config.accum_steps, s.config
+    loader = _epoch_loader(s)
+    steps = _steps_per_epoch(s)
+    sums = s.epoch_sums if s.epoch_sums is not None else torch.zeros(4, dtype=torch.float64)
+    sums = sums.to(s.device)  # loss * n, top-1 hits, n, skipped images
+    bar = tqdm(
+        total=steps,
+        initial=s.step_in_epoch,
+        desc=f"epoch {s.epoch + 1}/{s.epochs}",
+        unit="step",
+        disable=not (s.env.is_main and cfg.progress),
+        dynamic_ncols=True,
+        leave=False,
+    )
+    tick, seen = time.perf_counter(), 0
+    batches = iter(loader)
+    while s.step_in_epoch < steps:
+        limit = s.config.max_steps is not None and s.global_step >= s.config.max_steps
+        if distributed.any_rank(s.stop_requested or limit, s.device):  # SIGTERM/SIGINT or --max-steps
+            bar.close()
+            s.epoch_sums = sums.cpu()
+            return None
+        for micro in range(accum):
+            images, targets, skipped = next(batches)
+            if len(targets) == 0:
+                raise D.DataError(f"a whole batch of {skipped} images was unreadable; check the dataset")
+            images = images.to(s.device, non_blocking=True, memory_format=s.memory_format)
+            targets = targets.to(s.device, non_blocking=True)
+            # 1. Forward under the one AMP context. DDP all-reduces gradients only on the last micro-batch.
+            sync = contextlib.nullcontext() if micro == accum - 1 else _no_sync(s.net)
+            with sync:
+                with s.autocast():
+                    logits = s.net(images)
+                    loss = s.criterion(logits.float(), targets)
+                # 2. Backward of the loss / accum: accumulated gradients average over the global batch.
+                #    The scaler multiplies the loss for fp16 and is a pass-through otherwise.
+                s.scaler.scale(loss / accum).backward()
+            n = len(targets)
+            sums += torch.stack(
+                [
+                    loss.detach().double() * n,
+                    (logits.argmax(1) == targets).sum().double(),
+                    torch.tensor(n, dtype=torch.float64, device=s.device),
+                    torch.tensor(skipped, dtype=torch.float64, device=s.device),
+                ]
+            )
+            seen += n
+        # 3. Step: unscale (fp16), skip the step if gradients overflowed, update the scale, clear grads.
+        s.scaler.step(s.optimizer)
+        s.scaler.update()
+        s.optimizer.zero_grad(set_to_none=True)
+        s.step_in_epoch += 1
+        s.global_step += 1
+        # 4. Every few steps: check the loss is finite (all ranks agree) and refresh the progress bar.
+        if s.step_in_epoch % 10 == 0 or s.step_in_epoch == steps:
+            _check_finite(s, sums)
+            rate = seen * s.env.world_size / (time.perf_counter() - tick)
+            bar.set_postfix(
+                loss=f"{sums[0].item() / sums[2].item():.4f}",
+                acc=f"{100 * sums[1].item() / sums[2].item():.2f}%",
+                img_s=f"{rate:.0f}",
+            )
+        bar.update(1)
+    bar.close()
+    _check_finite(s, sums)
+    return distributed.all_reduce_sum(sums.clone())
+
+
+def _no_sync(net):
+    no_sync = getattr(getattr(net, "_orig_mod", net), "no_sync", None)
+    return no_sync() if no_sync is not None else contextlib.nullcontext()
+
+
+def _check_finite(s: S.Session, sums: torch.Tensor) -> None:
+    if distributed.any_rank(not torch.isfinite(sums[0]).item(), s.device):
+        raise NonFiniteLoss(
+            f"the loss became non-finite in epoch {s.epoch + 1} (step {s.global_step}); stopped "
+            f"without saving, {s.out / ckpt.LAST} is the last good state. Lower --lr or "
+            "drop --amp fp16"
+        )
+
+
+def _steps_per_epoch(s: S.Session) -> int:
+    batches = len(s.sampler) // s.micro_batch
+    if s.config.max_batches:
+        batches = min(batches, s.config.max_batches)
+    steps = batches // s.config.accum_steps
+    if steps < 1:
+        raise SenetError(
+            f"the training set ({len(s.train_set)} images) is smaller than one global batch "
+            f"({s.resolved['batch_size']}); lower --batch-size"
+        )
+    return steps
+
+
+def _epoch_loader(s: S.Session):
+    """This epoch's loader: the sampler's order depends on (seed, epoch) only; a resume skips what was done."""
+    s.sampler.set_epoch(s.epoch)
+    done = s.step_in_epoch * s.config.accum_steps * s.micro_batch
+    sampler = D.SkipFirst(s.sampler, done) if done else s.sampler
+    seed = s.config.seed * 1_000_003 + s.env.rank * 10_007 + s.epoch  # worker seeds for this epoch
+    return D.loader(s.train_set, s.micro_batch, sampler, s.config.workers, s.device.type == "cuda", seed)
+
+
+def _end_epoch(s: S.Session, sums: torch.Tensor, seconds: float, writer) -> None:
+    """Evaluate, log one row, step the schedule, save last (and best)."""
+    val = _evaluate(s)
+    loss, hits, n, skipped = sums.tolist()
+    row = {
+        "epoch": s.epoch + 1,
+        "train_loss": loss / n,
+        "train_top1_error": 100 * (1 - hits / n),
+        "val_loss": val["loss"],
+        "val_top1_error": val["top1_error"],
+        "val_top5_error": val["top5_error"],
+        "lr": s.optimizer.param_groups[0]["lr"],
+        "epoch_time_s": seconds,
+        "images_per_s": n / seconds,
+        "skipped": int(skipped) + val["skipped"],
+    }
+    s.history.append(row)
+    S.step_scheduler(s.scheduler, val["loss"])
+    best = val["top1_error"] < s.best_top1_error
+    if best:
+        s.best_top1_error, s.best_epoch = val["top1_error"], s.epoch + 1
+    s.epoch, s.step_in_epoch, s.epoch_sums = s.epoch + 1, 0, None
+    s.save(best=best)
+    if s.env.is_main:
+        run_files.write_metrics(s.out, s.history)
+        run_files.log_scalars(writer, row, s.epoch)
+        skipped_note = f", {row['skipped']} unreadable images skipped" if row["skipped"] else ""
+        _log(
+            s,
+            f"epoch {row['epoch']}/{s.epochs}: train loss {row['train_loss']:.4f} err "
+            f"{row['train_top1_error']:.2f}% | val loss {row['val_loss']:.4f} top-1 {row['val_top1_error']:.2f}% "
+            f"top-5 {row['val_top5_error']:.2f}% | {row['images_per_s']:.0f} img/s{skipped_note}",
+        )
+
+
+def _evaluate(s: S.Session) -> dict:
+    val = D.eval_subset(s.val_set, s.env.world_size, s.env.rank)
+    loader = D.loader(val, max(s.micro_batch, 64), workers=s.config.workers, pin=s.device.type == "cuda")
+    return evaluate_loader(s.net, loader, s.device, len(s.classes), s.autocast, s.memory_format)
+
+
+def _finish(s: S.Session) -> dict:
+    """Final evaluation, model.safetensors, curves.png, then summary.json (last: it marks a finished run)."""
+    from .weights import save_weights
+
+    final = _evaluate(s)
+    summary = {
+        "model": s.config.model,
+        "data": s.config.data,
+        "recipe": s.recipe.name,
+        "epochs": s.epochs,
+        "batch_size": s.resolved["batch_size"],
+        "lr": s.resolved["lr"],
+        "world_size": s.env.world_size,
+        "model_options": s.resolved["model_options"],
+        "num_classes": len(s.classes),
+        "classes": s.classes,
+        "params": sum(p.numel() for p in s.model.parameters()),
+        "top1_error": final["top1_error"],
+        "top5_error": final["top5_error"],
+        "loss": final["loss"],
+        "per_class_accuracy": final["per_class_accuracy"],
+        "best_top1_error": s.best_top1_error,
+        "best_epoch": s.best_epoch,
+        "train_time_s": s.train_time_s,
+        "global_step": s.global_step,
+        "out": str(s.out),
+        "status": "finished",
+    }
+    if s.env.is_main:
+        save_weights(s.model, s.out / ckpt.WEIGHTS, {"senet_model": s.config.model})
+        run_files.write_curves(s.out, s.history, f"{s.config.model} on {s.config.data}")
+        ckpt.write_json(summary, s.out / ckpt.SUMMARY)
+        _log(
+            s,
+            f"done: top-1 error {final['top1_error']:.2f}%, top-5 error {final['top5_error']:.2f}%; "
+            f"run directory {s.out}",
+        )
+    distributed.barrier()
+    return summary
+
+
+def _log(s: S.Session, msg: str) -> None:
+    if s.env.is_main:
+        tqdm.write(f"senet train: {msg}")

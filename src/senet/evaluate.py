@@ -1,0 +1,141 @@
+"""Evaluation as the paper reports it: top-1 and top-5 **error** in %, single centre crop (PAPER.md sec. 8).
+
+``evaluate`` is what ``senet eval`` calls; ``evaluate_loader`` is the loop the training engine shares,
+so the numbers a run logs and the numbers ``senet eval`` prints come from the same code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import data as D
+from .distributed import all_reduce_sum
+from .errors import CheckpointError, SenetError
+
+
+def evaluate_loader(
+    model: nn.Module,
+    loader,
+    device: torch.device,
+    num_classes: int,
+    autocast=contextlib.nullcontext,
+    memory_format=torch.contiguous_format,
+) -> dict:
+    """Loss, top-1/top-5 error (%), per-class accuracy and images/s over a loader (summed over ranks)."""
+    model.eval()
+    sums = torch.zeros(4, dtype=torch.float64, device=device)  # loss, top-1 hits, top-5 hits, skipped
+    per_class = torch.zeros(2, num_classes, dtype=torch.float64, device=device)  # hits, counts
+    k = min(5, num_classes)
+    start = time.perf_counter()
+    with torch.no_grad():
+        for images, targets, skipped in loader:
+            images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+            crops = images.shape[1] if images.ndim == 5 else 1  # ten-crop: average the crops' logits
+            x = images.flatten(0, 1) if images.ndim == 5 else images
+            with autocast():
+                logits = model(x.contiguous(memory_format=memory_format)).float()
+            logits = logits.view(len(targets), crops, -1).mean(1)
+            hits = logits.topk(k, dim=1).indices == targets[:, None]
+            sums += torch.stack(
+                [
+                    F.cross_entropy(logits, targets, reduction="sum"),
+                    hits[:, 0].sum(),
+                    hits.any(1).sum(),
+                    torch.tensor(float(skipped), device=device),
+                ]
+            )
+            per_class[0].index_add_(0, targets, hits[:, 0].double())
+            per_class[1].index_add_(0, targets, torch.ones_like(targets, dtype=torch.float64))
+    all_reduce_sum(sums), all_reduce_sum(per_class)
+    seconds = time.perf_counter() - start
+    n = per_class[1].sum().item()
+    if n == 0:
+        raise SenetError("the evaluation set yielded no readable images")
+    loss, top1, top5, skipped = sums.tolist()
+    return {
+        "loss": loss / n,
+        "top1_error": 100 * (1 - top1 / n),
+        "top5_error": 100 * (1 - top5 / n),
+        "num_images": int(n),
+        "skipped": int(skipped),
+        "images_per_s": n / max(seconds, 1e-9),
+        "per_class_accuracy": (100 * per_class[0] / per_class[1].clamp(min=1)).tolist(),
+    }
+
+
+def evaluate(
+    model: str | nn.Module | None = None,
+    *,
+    checkpoint=None,
+    data: str = "digits",
+    resize: int | None = None,
+    crop: int | None = None,
+    ten_crop: bool = False,
+    batch_size: int = 256,
+    device: str | None = None,
+    workers: int = 2,
+    strict: bool = False,
+    model_options: dict | None = None,
+    amp: str | None = None,
+) -> dict:
+    """Evaluate ``model`` (a registered name or a module) on the validation split of ``data``.
+
+    ``resize``/``crop`` default to the paper's protocol for ImageNet-style folders (resize 256,
+    centre crop 224, PAPER.md sec. 8) and to the native 32x32 for CIFAR, digits and synthetic data.
+    A training checkpoint (``checkpoint_best.pt``) also supplies the model name and its SE options.
+    """
+    kind, _ = D.parse(data)
+    if kind == "imagefolder" and crop is None:
+        crop = 224
+    if kind == "imagefolder" and resize is None:
+        resize = round(crop / 0.875)
+    views = D.Views(eval_resize=resize, eval_crop=crop, ten_crop=ten_crop, train_size=crop or 32)
+    _, val, classes, _ = D.build(data, views, strict)
+    net = _model(model, checkpoint, len(classes), model_options or {})
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    net = net.to(dev)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, None: None}[amp]
+    autocast = (lambda: torch.autocast(dev.type, dtype=dtype)) if dtype else contextlib.nullcontext
+    loader = D.loader(val, batch_size, workers=workers, pin=dev.type == "cuda")
+    result = evaluate_loader(net, loader, dev, len(classes), autocast)
+    name = getattr(net, "model_name", type(net).__name__)
+    return {
+        "model": name,
+        "checkpoint": str(checkpoint) if checkpoint else None,
+        "data": data,
+        "resize": resize,
+        "crop": crop,
+        "ten_crop": ten_crop,
+        **result,
+        "classes": classes,
+    }
+
+
+def _model(model, checkpoint, num_classes: int, options: dict) -> nn.Module:
+    """A module as given, or built by name; a training checkpoint supplies name and options if missing."""
+    from .registry import create_model
+    from .weights import load_weights
+
+    if isinstance(model, nn.Module):
+        return load_weights(model, checkpoint) if checkpoint else model
+    if checkpoint and Path(checkpoint).suffix != ".safetensors":
+        from .checkpoint import load
+
+        try:
+            cfg = load(checkpoint).get("config", {})
+        except CheckpointError as e:
+            if "not a senet training checkpoint" not in str(e):
+                raise
+            cfg = {}
+        model = model or cfg.get("model")
+        if model == cfg.get("model"):
+            options = {**cfg.get("resolved_model_options", cfg.get("model_options", {})), **options}
+    if not model:
+        raise SenetError("no model given: pass --model NAME (or a training checkpoint that records it)")
+    return create_model(model, num_classes=num_classes, checkpoint=checkpoint, **options)

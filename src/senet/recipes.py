@@ -1,0 +1,182 @@
+"""The paper's training recipes as named, frozen presets (PAPER.md section 8).
+
+Learning rates are given for ``ref_batch`` images and scaled linearly with the global batch
+(Goyal et al.), so ``imagenet`` at batch 256 trains with lr 0.15 and at 1024 with the paper's 0.6.
+Milestones are fractions of the epochs, so a shortened run keeps the schedule's shape.
+Where the paper is silent the usual value of the cited original paper is used and marked "assumed".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass
+
+from .errors import SenetError
+
+SCHEDULES = ("step", "multistep", "plateau", "cosine")
+AUGMENTS = ("imagenet", "mobile", "cifar", "digits", "none")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Optimiser, schedule and augmentation of one of the paper's experiments."""
+
+    name: str
+    source: str  # where the numbers come from
+    epochs: int
+    batch_size: int  # the paper's global batch
+    lr: float  # for ref_batch images; scaled linearly with the global batch
+    ref_batch: int
+    weight_decay: float
+    momentum: float = 0.9
+    nesterov: bool = False
+    schedule: str = "step"
+    step_epochs: int = 30  # "step": divide every step_epochs epochs
+    milestones: tuple[float, ...] = ()  # "multistep": fractions of the epochs
+    gamma: float = 0.1
+    plateau_patience: int = 5  # "plateau": epochs without val-loss improvement
+    plateau_reductions: int = 3  # "plateau": lr stops falling after this many divisions
+    label_smoothing: float = 0.0
+    class_balanced: bool = False
+    se_bias: bool | None = None  # False: SE FCs without biases (TPAMI ablations)
+    augment: str = "imagenet"
+    train_size: int = 224
+    eval_resize: int = 256
+    eval_crop: int = 224
+    crop_scale: tuple[float, float] = (0.08, 1.0)  # RandomResizedCrop area jitter
+    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)  # and aspect-ratio jitter
+    cutout: int = 0  # side of the Cutout square (Shake-Shake), 0 = none
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def lr_for(self, global_batch: int) -> float:
+        """The learning rate scaled linearly from ``ref_batch`` to ``global_batch`` images."""
+        return self.lr * global_batch / self.ref_batch
+
+
+_RECIPES = (
+    Recipe(
+        "imagenet",
+        "Sec. 8 ImageNet: SGD 0.9, batch 1024, lr 0.6, /10 every 30 epochs, 100 epochs; "
+        "wd 1e-4 assumed (usual ResNet value)",
+        epochs=100,
+        batch_size=1024,
+        lr=0.6,
+        ref_batch=1024,
+        weight_decay=1e-4,
+    ),
+    Recipe(
+        "imagenet-ablation",
+        "Sec. 8 TPAMI ablations: no SE biases, label smoothing, lr 0.1 /10 on "
+        "plateau three times, ~300 epochs; batch 256 and smoothing 0.1 assumed",
+        epochs=300,
+        batch_size=256,
+        lr=0.1,
+        ref_batch=256,
+        weight_decay=1e-4,
+        schedule="plateau",
+        label_smoothing=0.1,
+        se_bias=False,
+    ),
+    Recipe(
+        "mobile",
+        "Sec. 8 MobileNet/ShuffleNet: batch 256, lr 0.1 /10 on plateau, ~400 epochs, lighter "
+        "augmentation (crop area 25-100%); wd 4e-5 assumed (MobileNet/ShuffleNet papers)",
+        epochs=400,
+        batch_size=256,
+        lr=0.1,
+        ref_batch=256,
+        weight_decay=4e-5,
+        schedule="plateau",
+        plateau_reductions=4,
+        augment="mobile",
+        crop_scale=(0.25, 1.0),
+    ),
+    Recipe(
+        "cifar-resnet",
+        "Sec. 8 CIFAR ResNet-110/164: SGD 0.9, lr 0.1, batch 128, wd 1e-4, 164 epochs, /10 at 50% and 75%",
+        epochs=164,
+        batch_size=128,
+        lr=0.1,
+        ref_batch=128,
+        weight_decay=1e-4,
+        schedule="multistep",
+        milestones=(0.5, 0.75),
+        augment="cifar",
+        train_size=32,
+        eval_resize=32,
+        eval_crop=32,
+    ),
+    Recipe(
+        "cifar-wrn",
+        "Sec. 8 CIFAR WRN: lr 0.1, wd 5e-4, Nesterov, 200 epochs, x0.2 at 60/120/160; batch 128 (WRN paper)",
+        epochs=200,
+        batch_size=128,
+        lr=0.1,
+        ref_batch=128,
+        weight_decay=5e-4,
+        nesterov=True,
+        schedule="multistep",
+        milestones=(0.3, 0.6, 0.8),
+        gamma=0.2,
+        augment="cifar",
+        train_size=32,
+        eval_resize=32,
+        eval_crop=32,
+    ),
+    Recipe(
+        "cifar-shake",
+        "Sec. 8 Shake-Shake: batch 128, lr 0.2 cosine, wd 1e-4, 1800 epochs, Cutout 16x16",
+        epochs=1800,
+        batch_size=128,
+        lr=0.2,
+        ref_batch=128,
+        weight_decay=1e-4,
+        schedule="cosine",
+        augment="cifar",
+        train_size=32,
+        eval_resize=32,
+        eval_crop=32,
+        cutout=16,
+    ),
+    Recipe(
+        "digits",
+        "not from the paper: the demo's recipe for the built-in 8x8 digits at 32x32 "
+        "(SGD 0.9, lr 0.1 per 128, cosine, 12 epochs, wd 5e-4, shift jitter, no flips)",
+        epochs=12,
+        batch_size=64,
+        lr=0.1,
+        ref_batch=128,
+        weight_decay=5e-4,
+        schedule="cosine",
+        augment="digits",
+        train_size=32,
+        eval_resize=32,
+        eval_crop=32,
+    ),
+)
+RECIPES: dict[str, Recipe] = {r.name: r for r in _RECIPES}
+
+
+def list_recipes() -> list[str]:
+    """The names of the recipes, in the order of the paper's section 8."""
+    return list(RECIPES)
+
+
+def get_recipe(name: str) -> Recipe:
+    """A recipe by name; an unknown name fails with the allowed ones."""
+    if name not in RECIPES:
+        close = difflib.get_close_matches(name, RECIPES, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise SenetError(f"unknown recipe {name!r}{hint} (allowed: {', '.join(RECIPES)})")
+    return RECIPES[name]
+
+
+def default_recipe(data: str) -> str:
+    """The recipe a dataset implies: ImageNet-style folders -> imagenet, CIFAR -> cifar-resnet."""
+    kind = data.split(":", 1)[0]
+    return {"imagefolder": "imagenet", "cifar10": "cifar-resnet", "cifar100": "cifar-resnet"}.get(
+        kind, "digits"
+    )

@@ -1,0 +1,272 @@
+"""Everything a training run holds between steps, built from a :class:`TrainConfig`, saved and restored.
+
+The engine's loop reads a ``Session``; this module resolves the recipe, builds data, model, optimiser,
+schedule and AMP scaler, and turns the whole state into a checkpoint and back (``senet.checkpoint``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import signal
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from . import checkpoint as ckpt
+from . import data as D
+from . import distributed
+from .errors import SenetError
+from .recipes import Recipe, default_recipe, get_recipe
+from .train_config import TrainConfig
+
+
+@dataclass
+class Session:
+    config: TrainConfig
+    recipe: Recipe
+    resolved: dict  # the numbers actually used (config.json)
+    env: distributed.DistEnv
+    device: torch.device
+    out: Path
+    model: nn.Module  # the bare model (its state_dict is what is saved)
+    net: nn.Module  # what the loop calls: DDP and/or torch.compile around ``model``
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    scaler: torch.amp.GradScaler
+    criterion: nn.Module
+    train_set: object
+    val_set: object
+    classes: list[str]
+    sampler: object
+    epoch: int = 0  # the epoch in progress (0-based)
+    step_in_epoch: int = 0  # optimizer steps done in it
+    global_step: int = 0
+    best_top1_error: float = float("inf")
+    best_epoch: int = -1
+    history: list[dict] = field(default_factory=list)
+    epoch_sums: torch.Tensor | None = None  # train loss*n, hits, n, skipped of the epoch in progress
+    train_time_s: float = 0.0
+    stop_requested: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return self.resolved["epochs"]
+
+    @property
+    def micro_batch(self) -> int:
+        return self.resolved["micro_batch"]
+
+    def autocast(self):
+        """The one AMP context of the loop (a disabled context without --amp)."""
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.config.amp, torch.bfloat16)
+        return torch.autocast(self.device.type, dtype=dtype, enabled=self.config.amp is not None)
+
+    @property
+    def memory_format(self):
+        return torch.channels_last if self.config.channels_last else torch.contiguous_format
+
+    # ---- checkpoints ------------------------------------------------------------------------------------
+    def state(self) -> dict:
+        """The full training state as tensors, numbers, strings and lists (weights_only-loadable)."""
+        return {
+            "format": ckpt.FORMAT,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch,
+            "step_in_epoch": self.step_in_epoch,
+            "global_step": self.global_step,
+            "best_top1_error": self.best_top1_error,
+            "best_epoch": self.best_epoch,
+            "history": self.history,
+            "epoch_sums": self.epoch_sums,
+            "train_time_s": self.train_time_s,
+            "rng": ckpt.rng_state(),
+            "num_classes": len(self.classes),
+            "config": {**self.config.as_dict(), **self.resolved},
+        }
+
+    def restore(self, state: dict, path) -> None:
+        """Continue from a checkpoint of the same model and class count."""
+        from .weights import load_weights
+
+        ckpt.check_compatible(state, self.config.model, len(self.classes), path)
+        load_weights(self.model, state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        for k in (
+            "epoch",
+            "step_in_epoch",
+            "global_step",
+            "best_top1_error",
+            "best_epoch",
+            "history",
+            "epoch_sums",
+            "train_time_s",
+        ):
+            setattr(self, k, state[k])
+        ckpt.set_rng_state(state["rng"])
+
+    def save(self, best: bool = False) -> None:
+        """Rank 0 writes checkpoint_last.pt atomically (and copies it to checkpoint_best.pt)."""
+        if not self.env.is_main:
+            return
+        last = ckpt.save(self.state(), self.out / ckpt.LAST)
+        if best:
+            import shutil
+
+            ckpt.atomic_write(self.out / ckpt.BEST, lambda tmp: shutil.copyfile(last, tmp))
+
+
+# ---- building a session ---------------------------------------------------------------------------------
+def resolve(config: TrainConfig, env: distributed.DistEnv) -> tuple[Recipe, dict]:
+    """Fill the config's blanks from the recipe (PAPER.md sec. 8); lr scales with the global batch."""
+    recipe = get_recipe(config.recipe or default_recipe(config.data))
+    batch = config.batch_size or recipe.batch_size
+    per_rank = env.world_size * config.accum_steps
+    if batch % per_rank:
+        raise SenetError(
+            f"batch size {batch} is not divisible by {env.world_size} processes x "
+            f"{config.accum_steps} accumulation steps"
+        )
+    pick = lambda v, default: default if v is None else v  # noqa: E731
+    return recipe, {
+        "recipe": recipe.name,
+        "epochs": config.epochs or recipe.epochs,
+        "batch_size": batch,
+        "micro_batch": batch // per_rank,
+        "world_size": env.world_size,
+        "lr": pick(config.lr, recipe.lr_for(batch)),
+        "weight_decay": pick(config.weight_decay, recipe.weight_decay),
+        "label_smoothing": pick(config.label_smoothing, recipe.label_smoothing),
+        "class_balanced": pick(config.class_balanced, recipe.class_balanced),
+        "image_size": config.image_size or recipe.train_size,
+        "out": str(config.out or f"runs/{config.model}"),
+    }
+
+
+def views_for(config: TrainConfig, recipe: Recipe, size: int) -> D.Views:
+    """Training and evaluation views: the recipe's for real data; shifts for digits; none for synthetic."""
+    kind, _ = D.parse(config.data)
+    augment = {"digits": "digits", "synthetic": "none"}.get(kind, recipe.augment)
+    if kind != "imagefolder":
+        return D.Views(augment, size, cutout=recipe.cutout)
+    crop = size if config.image_size else recipe.eval_crop
+    resize = round(size / 0.875) if config.image_size else recipe.eval_resize
+    return D.Views(augment, size, resize, crop, recipe.crop_scale, recipe.crop_ratio, recipe.cutout)
+
+
+def model_options(config: TrainConfig, recipe: Recipe) -> dict:
+    """The SE options: the config's, plus the recipe's ``bias=False`` for SE models (TPAMI ablations)."""
+    from .registry import model_info
+
+    opts = dict(config.model_options)
+    if recipe.se_bias is False and model_info(config.model).se:
+        opts.setdefault("bias", False)
+    return opts
+
+
+def build(config: TrainConfig, env: distributed.DistEnv, device: torch.device) -> Session:
+    """Data, model (seeded), DDP, optimiser, schedule and scaler for a run."""
+    from .registry import create_model
+
+    recipe, resolved = resolve(config, env)
+    train_set, val_set, classes, _ = D.build(
+        config.data, views_for(config, recipe, resolved["image_size"]), config.strict
+    )
+    resolved["model_options"] = model_options(config, recipe)
+    torch.manual_seed(config.seed)  # the same initial weights on every rank and every run
+    model = create_model(config.model, num_classes=len(classes), **resolved["model_options"])
+    model = model.to(
+        device, memory_format=torch.channels_last if config.channels_last else torch.contiguous_format
+    )
+    net = distributed.wrap(model, env, device, config.sync_bn)
+    model = net.module if env.enabled else model  # SyncBN conversion makes a new module
+    net = torch.compile(net) if config.compile else net
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=resolved["lr"],
+        momentum=recipe.momentum,
+        nesterov=recipe.nesterov,
+        weight_decay=resolved["weight_decay"],
+    )
+    sampler = D.train_sampler(train_set, resolved["class_balanced"], env.world_size, env.rank, config.seed)
+    torch.manual_seed(config.seed + env.rank)  # augmentation and dropout differ between ranks
+    return Session(
+        config,
+        recipe,
+        resolved,
+        env,
+        device,
+        Path(resolved["out"]),
+        model,
+        net,
+        optimizer,
+        make_scheduler(optimizer, recipe, resolved["epochs"], resolved["lr"]),
+        torch.amp.GradScaler(device.type, enabled=config.amp == "fp16"),
+        nn.CrossEntropyLoss(label_smoothing=resolved["label_smoothing"]),
+        train_set,
+        val_set,
+        classes,
+        sampler,
+    )
+
+
+def make_scheduler(optimizer, recipe: Recipe, epochs: int, lr: float):
+    """Per-epoch schedules of sec. 8: /10 every 30 epochs, milestones, cosine, or /10 on plateau."""
+    S = torch.optim.lr_scheduler
+    return {
+        "step": lambda: S.StepLR(optimizer, recipe.step_epochs, recipe.gamma),
+        "multistep": lambda: S.MultiStepLR(
+            optimizer, [max(1, round(f * epochs)) for f in recipe.milestones], recipe.gamma
+        ),
+        "cosine": lambda: S.CosineAnnealingLR(optimizer, epochs),
+        "plateau": lambda: S.ReduceLROnPlateau(
+            optimizer,
+            "min",
+            recipe.gamma,
+            recipe.plateau_patience,
+            min_lr=lr * recipe.gamma**recipe.plateau_reductions,
+        ),
+    }[recipe.schedule]()
+
+
+def step_scheduler(scheduler, val_loss: float) -> None:
+    """Advance the schedule one epoch (the plateau schedule watches the validation loss)."""
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(val_loss)
+    else:
+        scheduler.step()
+
+
+@contextlib.contextmanager
+def stop_on_signals(session: Session):
+    """SIGTERM/SIGINT ask the loop to save a checkpoint and stop (preemption); a second SIGINT aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if session.stop_requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        session.stop_requested = True
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+@functools.cache
+def tensorboard_writer_cls():
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter

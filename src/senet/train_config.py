@@ -1,0 +1,77 @@
+"""``TrainConfig``: everything one training run needs, as one frozen dataclass.
+
+Fields left ``None`` are filled from the recipe (``senet recipes``) when the run starts; the resolved
+values are written to ``config.json`` in the run directory. ``senet train`` builds one from its flags,
+``senet ablate`` and users build one in Python and call :func:`senet.train`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .errors import SenetError
+
+AMP_DTYPES = ("bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. ``batch_size`` is the *global* batch (all ranks x accumulation steps)."""
+
+    model: str
+    data: str = "digits"  # digits | synthetic | imagefolder:PATH | cifar10:PATH | cifar100:PATH
+    recipe: str | None = None  # None: chosen from the data (imagefolder -> imagenet, cifar -> cifar-resnet)
+    epochs: int | None = None  # None: the recipe's
+    batch_size: int | None = None  # global batch; None: the recipe's
+    lr: float | None = None  # None: the recipe's lr scaled linearly with the global batch
+    weight_decay: float | None = None
+    label_smoothing: float | None = None
+    class_balanced: bool | None = None  # class-aware sampling (CVPR version, Relay Backpropagation)
+    image_size: int | None = None  # training crop; None: the recipe's (ImageNet 224) or the data's (32)
+    out: str | None = None  # run directory; None: runs/<model>
+    resume: str | None = None  # None | "auto" | path to a checkpoint
+    seed: int = 0
+    amp: str | None = None  # None | "bf16" | "fp16"
+    channels_last: bool = False
+    compile: bool = False
+    accum_steps: int = 1
+    workers: int = 2
+    device: str | None = None  # None: cuda if available, else cpu
+    sync_bn: bool = False
+    deterministic: bool = False
+    strict: bool = False  # a corrupted image stops the run instead of being skipped and counted
+    max_steps: int | None = None  # stop after this many optimizer steps as a preemption would (resumable)
+    max_batches: int | None = None  # use at most this many batches per epoch (smoke tests, benchmarks)
+    progress: bool = True
+    tensorboard: bool = True
+    model_options: dict = field(default_factory=dict)  # SE knobs: reduction, squeeze, excitation, ...
+
+    def __post_init__(self):
+        if self.amp not in (None, *AMP_DTYPES):
+            raise SenetError(f"amp={self.amp!r}: allowed are {', '.join(AMP_DTYPES)} (or none)")
+        for name in ("epochs", "batch_size", "accum_steps", "max_steps", "max_batches", "image_size"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or v < 1):
+                raise SenetError(f"{name} must be a positive integer, got {v!r}")
+        if self.workers < 0:
+            raise SenetError(f"workers must be >= 0, got {self.workers}")
+        if self.lr is not None and not self.lr > 0:
+            raise SenetError(f"lr must be positive, got {self.lr}")
+        if self.label_smoothing is not None and not 0 <= self.label_smoothing < 1:
+            raise SenetError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        """The inverse of :meth:`as_dict`; unknown keys are an error (a typo must not pass silently)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise SenetError(f"unknown training options {unknown}; allowed: {', '.join(sorted(names))}")
+        return cls(**d)
+
+    def replace(self, **changes) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
