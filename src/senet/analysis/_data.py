@@ -6,6 +6,8 @@ digits set (sklearn ``load_digits`` upsampled to 32x32, 10 classes) is built her
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
@@ -19,6 +21,7 @@ def eval_set(data: str, model_name: str) -> tuple[Dataset, list[str]]:
     return _digits_val(), [str(d) for d in range(10)]
 
 
+@functools.lru_cache(maxsize=1)
 def _digits_val() -> Dataset:
     from sklearn.datasets import load_digits
 

@@ -28,6 +28,7 @@ _SE_NAME = re.compile(r"^SE_(\d+)_(\d+)$")
 def se_blocks(model: nn.Module) -> dict[str, nn.Module]:
     """The model's SE blocks by the paper's names (SE_<stage>_<block>); a clear error for plain models."""
     blocks = model.se_blocks() if hasattr(model, "se_blocks") else {}
+    blocks = {n: m for n, m in blocks.items() if hasattr(m, "gate_fn")}  # pruned ones are nn.Identity
     if not blocks:
         name = getattr(model, "model_name", type(model).__name__)
         raise SenetError(f"{name} has no SE blocks to analyse; choose an SE model (see `senet list 'se_*'`)")
@@ -151,6 +152,10 @@ def excitations(
     chosen = choose("classes", classes, names, names[:4])
     net = create_model(model, num_classes=len(names), checkpoint=checkpoint, **options)
     all_blocks = se_blocks(net)
+    if drop_stage is not None:
+        from .pruning import se_stages
+
+        choose("drop stage", str(drop_stage), [str(s) for s in se_stages(net)], [])
     picked = choose("SE blocks", blocks, list(all_blocks), default_blocks(list(all_blocks)))
     idx = _data.per_class_indices(dataset, list(range(len(names))), samples)
     subset = torch.utils.data.Subset(dataset, [i for c in sorted(idx) for i in idx[c]])

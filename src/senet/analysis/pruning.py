@@ -78,6 +78,8 @@ def stage_pruning(
     dataset, names = _data.eval_set(data, model)
     net = create_model(model, num_classes=len(names), checkpoint=checkpoint, **options)
     stages = se_stages(net)
+    if stage not in stages:
+        raise SenetError(f"drop stage {stage!r}: this model has SE blocks in stages {stages}")
     full = _data.top_errors(net, dataset, device)
     before = count_params(net)
     removed = drop_se_stage(net, stage)
