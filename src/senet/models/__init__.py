@@ -1,12 +1,3 @@
 """Model families; importing this package registers every model."""
 
-from . import (  # noqa: F401
-    cifar,
-    inception,
-    inception_resnet,
-    mobilenet,
-    resnet,  # noqa: F401
-    shake,
-    shufflenet,
-    vgg,
-)
+from . import cifar, inception, inception_resnet, mobilenet, resnet, shake, shufflenet, vgg  # noqa: F401
