@@ -1,0 +1,271 @@
+"""Side-by-side speed of several models, timed in one process and interleaved round by round.
+
+A shared or throttling machine drifts; timing model A for a minute and then model B measures the drift
+as much as the models. Here every round times one step of each model in turn (the starting model
+rotates), and each model's ratio to the first is the median of the per-round ratios, so drift cancels.
+The question it answers is the paper's (Sec. 9, PAPER.md): what does an SE block cost in time,
+beside the 0.26% of multiply-adds it adds to a ResNet-50?
+
+Models are senet names (with options: ``se_resnet50[layout=torchvision]``), or ``timm:NAME`` / ``torchvision:NAME`` for reference implementations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import SenetError
+
+MODES = ("infer", "train")
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What to time; ``iters`` is the number of interleaved rounds (one timed step per model each)."""
+
+    device: str = "cpu"
+    mode: str = "infer"
+    batch_size: int = 1
+    size: int = 224
+    amp: str | None = None  # "bf16" | "fp16" | None (float32)
+    channels_last: bool = False
+    compile: bool = False
+    optimize: bool = False  # inference: senet.optimize_for_inference (BN folding) on every model
+    warmup: int = 3
+    iters: int = 20
+    threads: int | None = None  # torch CPU threads; None: leave torch's setting
+    num_classes: int = 1000
+    extra: dict = field(default_factory=dict)
+
+    def validate(self) -> BenchConfig:
+        if self.mode not in MODES:
+            raise SenetError(f"mode={self.mode!r} is not allowed; choose one of {MODES}")
+        if self.amp is not None and self.amp not in AMP_DTYPES:
+            raise SenetError(f"amp={self.amp!r} is not allowed; choose one of {tuple(AMP_DTYPES)} or None")
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise SenetError("device=cuda but CUDA is not available here; use --device cpu")
+        if self.iters < 2 or self.warmup < 0 or self.batch_size < 1 or self.size < 1:
+            raise SenetError("need iters >= 2, warmup >= 0, batch_size >= 1 and size >= 1")
+        if self.optimize and self.mode == "train":
+            raise SenetError("optimize applies to inference only (it folds BN); drop it or use mode='infer'")
+        return self
+
+
+def split_models(text: str) -> list[str]:
+    """``"a,b[layout=torchvision,reduction=8],timm:c"`` -> the three references (commas in [] stay)."""
+    refs, depth, word = [], 0, ""
+    for ch in text:
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            refs.append(word)
+            word = ""
+        else:
+            word += ch
+    return [r.strip() for r in [*refs, word] if r.strip()]
+
+
+def _options(ref: str) -> tuple[str, dict]:
+    name, _, rest = ref.partition("[")
+    opts = {}
+    for item in filter(None, rest.rstrip("]").split(",")):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise SenetError(f"{ref}: options go as NAME[key=value,...]")
+        opts[key.strip()] = int(value) if value.strip().isdigit() else value.strip()
+    return name, opts
+
+
+def load_model(ref: str, num_classes: int = 1000) -> nn.Module:
+    """A senet model by name (options as ``NAME[key=value,...]``), or ``timm:NAME`` / ``torchvision:NAME``.
+
+    Random weights, nothing is downloaded.
+    """
+    ref, options = _options(ref)
+    source, _, name = ref.rpartition(":")
+    if source == "timm":
+        try:
+            import timm
+        except ImportError:
+            raise SenetError(f"{ref}: timm is not installed (pip install timm)") from None
+        return timm.create_model(name, pretrained=False, num_classes=num_classes, **options)
+    if source == "torchvision":
+        import torchvision
+
+        try:
+            return torchvision.models.get_model(name, weights=None, num_classes=num_classes, **options)
+        except ValueError as e:
+            raise SenetError(f"{ref}: {e}") from None
+    if source:
+        raise SenetError(f"{ref}: unknown source {source!r}; use a senet name, timm:NAME or torchvision:NAME")
+    from ..registry import create_model
+
+    return create_model(name, num_classes=num_classes, **options)
+
+
+class _Runner:
+    """One model, ready to run one step (forward, or forward + backward + SGD step) on fixed data."""
+
+    def __init__(self, ref: str, cfg: BenchConfig):
+        torch.manual_seed(0)
+        model = load_model(ref, cfg.num_classes)
+        self.ref, self.params = ref, sum(p.numel() for p in model.parameters())
+        model.train(cfg.mode == "train")
+        if cfg.optimize:
+            from ..fast import optimize_for_inference
+
+            model = optimize_for_inference(model, inplace=True)
+        fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        model = model.to(cfg.device, memory_format=fmt)
+        self.model = torch.compile(model) if cfg.compile else model
+        self.x = torch.randn(cfg.batch_size, 3, cfg.size, cfg.size, device=cfg.device)
+        self.x = self.x.contiguous(memory_format=fmt)
+        self.y = torch.randint(0, cfg.num_classes, (cfg.batch_size,), device=cfg.device)
+        self.opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9) if cfg.mode == "train" else None
+        self.cfg, self.ms = cfg, []
+
+    def _autocast(self):
+        if self.cfg.amp is None:
+            return contextlib.nullcontext()
+        return torch.autocast(torch.device(self.cfg.device).type, dtype=AMP_DTYPES[self.cfg.amp])
+
+    def step(self) -> None:
+        if self.opt is None:
+            with torch.inference_mode(), self._autocast():
+                self.model(self.x)
+            return
+        with self._autocast():
+            loss = F.cross_entropy(self.model(self.x), self.y)
+        loss.backward()
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+
+    def timed_step(self) -> float:
+        sync = torch.cuda.synchronize if torch.device(self.cfg.device).type == "cuda" else (lambda: None)
+        sync()
+        start = time.perf_counter()
+        self.step()
+        sync()
+        return (time.perf_counter() - start) * 1e3
+
+
+def bench(models: list[str] | str, config: BenchConfig | None = None, **options) -> dict:
+    """Time ``models`` interleaved round by round; returns config, environment and one row per model.
+
+    Each row has ``ms`` and ``images_per_s`` (median, q1, q3, min, max over rounds), ``ratio`` (its
+    images/s over the first model's: the median of per-round ratios, with ``ratio_q1``/``ratio_q3``)
+    and ``latency_ratio`` (ms over the first's, likewise). Options are :class:`BenchConfig`'s fields.
+    """
+    if isinstance(models, str):
+        models = split_models(models)
+    if not models:
+        raise SenetError("no models to benchmark; give at least one name")
+    cfg = (config or BenchConfig(**options)).validate()
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    runners = [_Runner(ref, cfg) for ref in models]
+    for runner in runners:
+        for _ in range(cfg.warmup):
+            runner.timed_step()
+    for r in range(cfg.iters):  # rotate the starting model so no model always runs first
+        for runner in runners[r % len(runners) :] + runners[: r % len(runners)]:
+            runner.ms.append(runner.timed_step())
+    return {
+        "config": _config_dict(cfg),
+        "environment": environment(cfg.device),
+        "models": [_row(run, runners[0], cfg.batch_size) for run in runners],
+    }
+
+
+def _config_dict(cfg: BenchConfig) -> dict:
+    d = asdict(cfg)
+    d.pop("extra")
+    d["threads"] = torch.get_num_threads()
+    return {**d, **cfg.extra}
+
+
+def _summary(values: list[float]) -> dict:
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return {"median": statistics.median(values), "q1": q1, "q3": q3, "min": min(values), "max": max(values)}
+
+
+def _row(run: _Runner, first: _Runner, batch: int) -> dict:
+    ratios = [a / b for a, b in zip(first.ms, run.ms)]  # images/s ratio = inverse of the ms ratio
+    ratio = _summary(ratios)
+    return {
+        "model": run.ref,
+        "params": run.params,
+        "ms": _summary(run.ms),
+        "images_per_s": _summary([batch * 1e3 / t for t in run.ms]),
+        "ratio": ratio["median"],
+        "ratio_q1": ratio["q1"],
+        "ratio_q3": ratio["q3"],
+        "latency_ratio": statistics.median([b / a for a, b in zip(first.ms, run.ms)]),
+        "samples_ms": run.ms,
+    }
+
+
+def environment(device: str = "cpu") -> dict:
+    """Where and when: device model, versions and the date, for the committed results."""
+    env = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "device": _cpu_model(),
+    }
+    if torch.device(device).type == "cuda":
+        env["device"] = torch.cuda.get_device_name(device)
+        env["cuda"] = torch.version.cuda
+    with contextlib.suppress(ImportError):
+        import timm
+
+        env["timm"] = timm.__version__
+    return env
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def format_table(result: dict) -> str:
+    """The rows as an aligned text table (median [q1-q3]) with the ratio to the first model."""
+    cfg = result["config"]
+    head = (
+        f"{cfg['mode']} on {result['environment']['device']} ({cfg['device']}, {cfg['threads']} threads), "
+        f"batch {cfg['batch_size']}, {cfg['size']}px, {cfg['amp'] or 'fp32'}"
+        f"{', channels-last' if cfg['channels_last'] else ''}{', compiled' if cfg['compile'] else ''}"
+        f"{', optimized' if cfg['optimize'] else ''}; {cfg['iters']} interleaved rounds"
+    )
+    cols = ("model", "ms/batch [IQR]", "images/s [IQR]", "x first (img/s)", "latency x first")
+    rows = []
+    for r in result["models"]:
+        ms, ips = r["ms"], r["images_per_s"]
+        rows.append(
+            (
+                r["model"],
+                f"{ms['median']:.2f} [{ms['q1']:.2f}-{ms['q3']:.2f}]",
+                f"{ips['median']:.1f} [{ips['q1']:.1f}-{ips['q3']:.1f}]",
+                f"{r['ratio']:.3f} [{r['ratio_q1']:.3f}-{r['ratio_q3']:.3f}]",
+                f"{r['latency_ratio']:.3f}",
+            )
+        )
+    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(cols)]
+    lines = [head, "  ".join(c.ljust(w) for c, w in zip(cols, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in rows]
+    return "\n".join(lines)
