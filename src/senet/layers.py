@@ -76,13 +76,13 @@ class SqueezeExcitation(nn.Module):
         """F_scale (Eq. 4): each channel of ``x`` times its excitation."""
         return x * self.gate(x)
 
-    def scale_add_relu(self, x: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
+    def scale_add_relu(self, x: torch.Tensor, shortcut: torch.Tensor, inplace: bool = False) -> torch.Tensor:
         """``relu(x * s + shortcut)``: Eq. 4, the residual addition and the ReLU of Fig. 3 as one fused step.
 
         Computes what ``relu(se(x) + shortcut)`` does (to float32 round-off: one rounding instead of two),
-        with one pass over memory instead of three (``senet.kernels``).
+        with one pass over memory instead of three (``senet.kernels``). ``inplace`` reuses x's memory.
         """
-        return scale_add_relu(x, self.gate(x), shortcut)
+        return scale_add_relu(x, self.gate(x), shortcut, inplace)
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, reduction={self.reduction}, squeeze={self.squeeze!r}"

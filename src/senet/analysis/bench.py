@@ -131,7 +131,7 @@ class _Runner:
         self.x = self.x.contiguous(memory_format=fmt)
         self.y = torch.randint(0, cfg.num_classes, (cfg.batch_size,), device=cfg.device)
         self.opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9) if cfg.mode == "train" else None
-        self.cfg, self.ms = cfg, []
+        self.cfg, self.ms, self.cpu_ms = cfg, [], []
 
     def _autocast(self):
         if self.cfg.amp is None:
@@ -149,13 +149,14 @@ class _Runner:
         self.opt.step()
         self.opt.zero_grad(set_to_none=True)
 
-    def timed_step(self) -> float:
+    def timed_step(self) -> tuple[float, float]:
+        """Wall-clock ms, and the process's CPU ms (on a shared machine, time descheduled is not counted)."""
         sync = torch.cuda.synchronize if torch.device(self.cfg.device).type == "cuda" else (lambda: None)
         sync()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         self.step()
         sync()
-        return (time.perf_counter() - start) * 1e3
+        return (time.perf_counter() - start) * 1e3, (time.process_time() - cpu) * 1e3
 
 
 def bench(models: list[str] | str, config: BenchConfig | None = None, **options) -> dict:
@@ -163,7 +164,9 @@ def bench(models: list[str] | str, config: BenchConfig | None = None, **options)
 
     Each row has ``ms`` and ``images_per_s`` (median, q1, q3, min, max over rounds), ``ratio`` (its
     images/s over the first model's: the median of per-round ratios, with ``ratio_q1``/``ratio_q3``)
-    and ``latency_ratio`` (ms over the first's, likewise). Options are :class:`BenchConfig`'s fields.
+    and ``latency_ratio`` (ms over the first's, likewise); ``cpu_ms`` and ``cpu_latency_ratio`` are the
+    same for the process's CPU time (on a shared CPU, the time the process was descheduled drops out; with
+    CUDA it is host time only). Options are :class:`BenchConfig`'s fields.
     """
     if isinstance(models, str):
         models = split_models(models)
@@ -178,7 +181,9 @@ def bench(models: list[str] | str, config: BenchConfig | None = None, **options)
             runner.timed_step()
     for r in range(cfg.iters):  # rotate the starting model so no model always runs first
         for runner in runners[r % len(runners) :] + runners[: r % len(runners)]:
-            runner.ms.append(runner.timed_step())
+            wall, cpu = runner.timed_step()
+            runner.ms.append(wall)
+            runner.cpu_ms.append(cpu)
     return {
         "config": _config_dict(cfg),
         "environment": environment(cfg.device),
@@ -210,6 +215,8 @@ def _row(run: _Runner, first: _Runner, batch: int) -> dict:
         "ratio_q1": ratio["q1"],
         "ratio_q3": ratio["q3"],
         "latency_ratio": statistics.median([b / a for a, b in zip(first.ms, run.ms)]),
+        "cpu_ms": _summary(run.cpu_ms),
+        "cpu_latency_ratio": statistics.median([b / a for a, b in zip(first.cpu_ms, run.cpu_ms)]),
         "samples_ms": run.ms,
     }
 
@@ -252,7 +259,14 @@ def format_table(result: dict) -> str:
         f"{', channels-last' if cfg['channels_last'] else ''}{', compiled' if cfg['compile'] else ''}"
         f"{', optimized' if cfg['optimize'] else ''}; {cfg['iters']} interleaved rounds"
     )
-    cols = ("model", "ms/batch [IQR]", "images/s [IQR]", "x first (img/s)", "latency x first")
+    cols = (
+        "model",
+        "ms/batch [IQR]",
+        "images/s [IQR]",
+        "x first (img/s)",
+        "latency x first",
+        "cpu-time x first",
+    )
     rows = []
     for r in result["models"]:
         ms, ips = r["ms"], r["images_per_s"]
@@ -263,6 +277,7 @@ def format_table(result: dict) -> str:
                 f"{ips['median']:.1f} [{ips['q1']:.1f}-{ips['q3']:.1f}]",
                 f"{r['ratio']:.3f} [{r['ratio_q1']:.3f}-{r['ratio_q3']:.3f}]",
                 f"{r['latency_ratio']:.3f}",
+                f"{r['cpu_latency_ratio']:.3f}",
             )
         )
     widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(cols)]

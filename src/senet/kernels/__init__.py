@@ -50,16 +50,23 @@ def global_avg_pool(x: torch.Tensor) -> torch.Tensor:
     return x.mean((2, 3), keepdim=True)
 
 
-def scale_add_relu(x: torch.Tensor, s: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
+def scale_add_relu(
+    x: torch.Tensor, s: torch.Tensor, shortcut: torch.Tensor, inplace: bool = False
+) -> torch.Tensor:
     """``relu(x * s + shortcut)`` with s of shape (N, C, 1, 1) (Eq. 4 + the residual of Fig. 3).
 
     PyTorch form: ``addcmul`` then an in-place ReLU, two passes instead of mul, add, ReLU's three and one
     intermediate fewer; the result keeps ``x``'s memory format. ``addcmul`` may round differently from
-    ``x * s + shortcut`` (a fused multiply-add), within float32 round-off.
+    ``x * s + shortcut`` (a fused multiply-add), within float32 round-off. ``inplace=True`` writes the
+    result into ``x`` (no allocation; only where autograd does not need ``x``, e.g. inference).
     """
     if _use_triton(x, s, shortcut):
         from . import _triton
 
         if _triton.supports(x, s, shortcut):
+            if inplace:
+                return _triton.scale_add_relu(x, s, shortcut, out=x)
             return _triton.ScaleAddReLU.apply(x, s, shortcut)
+    if inplace:
+        return torch.addcmul(shortcut, x, s, out=x).relu_()
     return torch.addcmul(shortcut, x, s).relu_()

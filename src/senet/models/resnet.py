@@ -78,11 +78,12 @@ class ResidualBlock(nn.Module):
         out = self.branch(x)
         if se is not None and where == "standard":
             if _fusable(se, self.relu):  # relu(out * s + shortcut) in one step (senet.kernels), same function
-                return se.scale_add_relu(out, shortcut)
+                return se.scale_add_relu(out, shortcut, inplace=not torch.is_grad_enabled())
             out = se(out)
         elif se is not None and where == "identity":
             shortcut = se(shortcut)
-        out = self.relu(out + shortcut)
+        # Without autograd, reuse out's memory (a fresh tensor of this block) as timm does: no allocation.
+        out = self.relu(out.add_(shortcut) if not torch.is_grad_enabled() else out + shortcut)
         if se is not None and where == "post":
             out = se(out)
         return out
