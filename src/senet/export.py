@@ -1,0 +1,123 @@
+"""``export``: a model to ONNX (dynamic batch, checked by onnxruntime in the tests) or TorchScript.
+
+The file is written to a temporary file in the target directory and renamed on success, so a failed
+export leaves nothing behind. ONNX uses torch's dynamo exporter (``torch.onnx.export(dynamo=True)``): the
+SE squeeze becomes ``ReduceMean`` (or ``GlobalAveragePool``), the batch dimension is symbolic ("batch").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import SenetError
+from .layers import check_choice
+
+FORMATS = ("onnx", "torchscript")
+INPUT_NAME, OUTPUT_NAME = "input", "logits"
+
+
+def _check_target(out) -> Path:
+    """Fail before any work when ``out`` cannot be written (missing or read-only directory)."""
+    out = Path(out)
+    if out.is_dir():
+        raise SenetError(f"output {str(out)!r} is a directory; give a file name")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise SenetError(f"cannot write {str(out)!r}: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SenetError(f"cannot write {str(out)!r}: directory {str(parent)!r} is not writable")
+    return out
+
+
+def _resolve(model, checkpoint, num_classes, options) -> tuple[nn.Module, int, int]:
+    """The model in eval mode, its native input size and its smallest one."""
+    from .registry import create_model, model_info
+
+    if isinstance(model, str):
+        info = model_info(model)
+        model = create_model(model, num_classes=num_classes, checkpoint=checkpoint, **options)
+        return model.eval(), info.input_size[-1], info.min_input_size
+    if not isinstance(model, nn.Module):
+        raise SenetError(f"export needs a model name or a torch.nn.Module, got {type(model).__name__}")
+    if options or num_classes is not None:
+        raise SenetError("model options and num_classes apply to a model name, not to a built model")
+    if checkpoint is not None:
+        from .weights import load_weights
+
+        load_weights(model, checkpoint)
+    cfg = getattr(model, "default_cfg", {})
+    return model.eval(), cfg.get("input_size", (3, 224, 224))[-1], cfg.get("min_input_size", 8)
+
+
+def _onnx(model: nn.Module, x: torch.Tensor, path: str, opset: int | None) -> None:
+    batch = torch.export.Dim("batch", min=1, max=1 << 16)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (x,),
+            path,
+            dynamo=True,
+            dynamic_shapes=({0: batch},),
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            external_data=False,
+            opset_version=opset,
+            verbose=False,
+        )
+
+
+def _torchscript(model: nn.Module, x: torch.Tensor, path: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(model, (x,), check_trace=False)
+    traced.save(path)
+
+
+def export(
+    model: nn.Module | str,
+    out,
+    format: str = "onnx",
+    *,
+    checkpoint=None,
+    size: int | None = None,
+    num_classes: int | None = None,
+    opset: int | None = None,
+    **options,
+) -> Path:
+    """Write ``model`` (a registered name or a module) to ``out`` as ONNX or TorchScript; return the path.
+
+    ``size``: the square input the graph is traced at (default: the model's native size; the batch
+    stays dynamic). ``checkpoint``: weights to load first; ``options``: create_model options (SE knobs).
+    """
+    check_choice("format", format, FORMATS)
+    out = _check_target(out)
+    model, native, smallest = _resolve(model, checkpoint, num_classes, options)
+    size = native if size is None else size
+    if not isinstance(size, int) or isinstance(size, bool) or size < smallest:
+        raise SenetError(f"size must be an integer of at least {smallest} for this model, got {size!r}")
+    param = next(model.parameters())
+    x = torch.randn(2, getattr(model, "in_chans", 3), size, size, dtype=param.dtype, device=param.device)
+    fd, tmp = tempfile.mkstemp(
+        dir=out.parent if str(out.parent) else ".", prefix=f".{out.name}.", suffix=".tmp"
+    )
+    os.close(fd)
+    try:
+        with torch.no_grad():
+            (_onnx(model, x, tmp, opset) if format == "onnx" else _torchscript(model, x, tmp))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it 0600; the result gets the usual permissions
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
