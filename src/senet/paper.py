@@ -69,4 +69,18 @@ ROWS: list[PaperRow] = [
         "Table 16", "NoSqueeze", "se_resnet50", {"squeeze": "none"}, params=28.1 * M, gflops=4.27, exact=False
     ),
     # ---- the rest of the zoo (Tables 2 and 3) ----
+    PaperRow("Table 2", "VGG-16 (BN)", "vgg16_bn", gflops=15.47),
+    PaperRow("Table 2", "SE-VGG-16 (BN)", "se_vgg16_bn", gflops=15.48),
+    PaperRow("Table 2", "BN-Inception", "bn_inception", gflops=2.03),
+    PaperRow("Table 2", "SE-BN-Inception", "se_bn_inception", params=11_931_622, gflops=2.04),
+    PaperRow("Table 2", "Inception-ResNet-v2 (299)", "inception_resnet_v2", gflops=11.75, input_size=299),
+    PaperRow(
+        "Table 2", "SE-Inception-ResNet-v2 (299)", "se_inception_resnet_v2", gflops=11.76, input_size=299
+    ),
+    PaperRow("Table 3", "MobileNet 1.0-224", "mobilenet", params=4.2 * M, gflops=0.569, exact=False),
+    PaperRow("Table 3", "SE-MobileNet 1.0-224", "se_mobilenet", params=4.7 * M, gflops=0.572, exact=False),
+    PaperRow("Table 3", "ShuffleNet 1x (g=3)", "shufflenet_g3", params=1.8 * M, gflops=0.140, exact=False),
+    PaperRow(
+        "Table 3", "SE-ShuffleNet 1x (g=3)", "se_shufflenet_g3", params=2.4 * M, gflops=0.142, exact=False
+    ),
 ]
