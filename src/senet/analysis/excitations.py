@@ -61,7 +61,7 @@ def choose(kind: str, wanted, allowed: list[str], default: list[str]) -> list[st
 
 @torch.no_grad()
 def record(
-    model: nn.Module, blocks: dict[str, nn.Module], dataset, device: str = "cpu", batch_size: int = 128
+    model: nn.Module, blocks: dict[str, nn.Module], dataset, device: str | None = None, batch_size: int = 128
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Run ``dataset`` through ``model`` and return each block's excitations (N, C) and the labels (N,).
 
@@ -80,8 +80,9 @@ def record(
     handles = [blk.gate_fn.register_forward_hook(hook(n)) for n, blk in blocks.items()]
     labels = []
     try:
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         model.eval().to(device)
-        for x, y in _data.loader(dataset, batch_size):
+        for x, y in _data.batches(dataset, batch_size):
             model(x.to(device))
             labels.append(y)
     finally:
@@ -135,7 +136,7 @@ def excitations(
     blocks=None,
     out=None,
     drop_stage: int | None = None,
-    device: str = "cpu",
+    device: str | None = None,
     **options,
 ) -> dict:
     """Record excitations per class (Sec. 7.2, Figs. 6-7) and write the figures, statistic and JSON.
@@ -148,7 +149,7 @@ def excitations(
         raise SenetError(f"samples must be a positive integer, got {samples!r}")
     from ..registry import create_model
 
-    dataset, names = _data.eval_set(data, model)
+    dataset, names = _data.eval_set(data)
     chosen = choose("classes", classes, names, names[:4])
     net = create_model(model, num_classes=len(names), checkpoint=checkpoint, **options)
     all_blocks = se_blocks(net)

@@ -67,7 +67,7 @@ def expected_saving(model: str, stages: list[int], stage: int, num_classes: int,
 
 
 def stage_pruning(
-    model: str, checkpoint, stage: int, *, data: str = "digits", device: str = "cpu", **options
+    model: str, checkpoint, stage: int, *, data: str = "digits", device: str | None = None, **options
 ) -> dict:
     """Top-1/top-5 error with and without the SE blocks of ``stage``, and the parameters saved."""
     from ..complexity import count_params
@@ -75,15 +75,15 @@ def stage_pruning(
 
     if not isinstance(stage, int) or isinstance(stage, bool):
         raise SenetError(f"drop stage must be an integer stage number, got {stage!r}")
-    dataset, names = _data.eval_set(data, model)
+    _, names = _data.eval_set(data)
     net = create_model(model, num_classes=len(names), checkpoint=checkpoint, **options)
     stages = se_stages(net)
     if stage not in stages:
         raise SenetError(f"drop stage {stage!r}: this model has SE blocks in stages {stages}")
-    full = _data.top_errors(net, dataset, device)
+    full = _data.top_errors(net, data, device)
     before = count_params(net)
     removed = drop_se_stage(net, stage)
-    pruned = _data.top_errors(net, dataset, device)
+    pruned = _data.top_errors(net, data, device)
     saved = before - count_params(net)
     expected = expected_saving(model, stages, stage, len(names), **options)
     return {

@@ -19,7 +19,7 @@ def add_arguments(p):
     p.add_argument(
         "--drop-stage", type=int, help="also evaluate with this stage's SE blocks replaced by identity"
     )
-    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--out", required=True, help="output directory")
     add_model_options(p)
 

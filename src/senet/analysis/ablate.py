@@ -1,0 +1,283 @@
+"""The ablation runner (Sec. 6, Tables 10-16): each variant trains with the engine in its own run directory.
+
+``ablate(13, model="se_resnet20_cifar", data="digits", epochs=1, out="runs/t13")`` trains every variant of
+the table, then writes ``table_13.md``, ``table_13.csv`` and ``table_13.png`` (error vs. variant, params on
+a second axis). A variant is finished only when the engine has written its ``summary.json`` (last, and
+atomically); finished variants are skipped, interrupted ones resume from ``checkpoint_last.pt``
+(``resume="auto"``), and variants shared by several tables (the standard SE block) train once.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from ..errors import SenetError
+from . import tables as T
+
+COLUMNS = (
+    "variant",
+    "model",
+    "options",
+    "top1_error",
+    "top5_error",
+    "params",
+    "gflops",
+    "status",
+    "paper_top1_error",
+    "paper_top5_error",
+    "paper_params_M",
+    "paper_gflops",
+    "run_dir",
+)
+_SETTINGS = ("model", "options", "data", "recipe", "epochs")  # what must match for a run to be reused
+_FREE = ("device", "workers", "progress", "tensorboard", "max_steps")  # may change between runs
+
+
+def ablate(
+    table="all",
+    model: str = "se_resnet50",
+    data: str = "digits",
+    recipe: str | None = None,
+    epochs: int | None = None,
+    out="runs/ablate",
+    **options,
+) -> dict[int, list[dict]]:
+    """Run the variants of ``table`` (10..16, "10,13" or "all") and write their tables; returns the rows.
+
+    ``options``: ``only`` (variant labels of one table), ``se_bias`` (default False, as the TPAMI
+    ablations), and any :class:`senet.train_config.TrainConfig` field (``max_batches``, ``batch_size``,
+    ``device``, ``workers``, ``seed``, ...).
+    """
+    numbers = T.parse_tables(table)
+    only, se_bias = options.pop("only", None), options.pop("se_bias", False)
+    if only and len(numbers) > 1:
+        raise SenetError("only= picks variants of one table; give a single --table with it")
+    se_model, plain_model, stages = _models(model)
+    studies = []
+    for n in numbers:
+        rows, note = T.variants(n, stages)
+        runs = [_plan(v, se_model, plain_model, se_bias) for v in T.only(rows, only)]
+        studies.append((n, runs, note))
+    num_classes = _num_classes(data)
+    for _, runs, _ in studies:  # every knob checked (and counted) before anything trains
+        for r in runs:
+            r.update(_count(r["model"], r["options"], num_classes))
+    out = Path(out)
+    stopped = _train_all([r for _, runs, _ in studies for r in runs], out, data, recipe, epochs, options)
+    result = {}
+    for n, runs, note in studies:
+        rows = [_row(r, out, paper=(se_model == T.PAPER_MODEL)) for r in runs]
+        write_table(n, rows, out, _notes(note, model, data, recipe, epochs, se_bias, se_model))
+        result[n] = rows
+    if stopped:
+        raise SenetError(f"the study stopped at {stopped}; run the same command again to resume it")
+    return result
+
+
+def _models(model: str) -> tuple[str, str, tuple[int, ...]]:
+    """The SE model, its plain twin and its SE stages (from SE_<stage>_<block> names, built on meta)."""
+    import torch
+
+    from ..registry import create_model, model_info
+    from .pruning import se_stages
+
+    info = model_info(model)
+    if not info.se:
+        hint = f"; use its SE twin {info.twin}" if info.twin else ""
+        raise SenetError(f"ablate needs an SE model, and {model} has no SE blocks{hint}")
+    with torch.device("meta"):
+        stages = se_stages(create_model(model))
+    return model, info.twin, tuple(stages)
+
+
+def _plan(v: T.Variant, se_model: str, plain_model: str, se_bias: bool) -> dict:
+    options = {} if v.plain else {"bias": se_bias, **v.options}
+    name = plain_model if v.plain else se_model
+    return {
+        "variant": v.label,
+        "model": name,
+        "options": options,
+        "paper": v.paper,
+        "slug": slug(name, options),
+    }
+
+
+def slug(model: str, options: dict) -> str:
+    """The run directory of a (model, options) pair; defaults are omitted so equal variants share it."""
+    from ..models._se import SEConfig
+
+    default = SEConfig()
+    parts = [model]
+    for k in sorted(options):
+        v = options[k]
+        if getattr(default, k, object()) == v:
+            continue
+        parts.append(f"{k}-{'-'.join(map(str, v)) if isinstance(v, tuple | list) else v}")
+    return "_".join(parts)
+
+
+def _num_classes(data: str) -> int:
+    from ._data import eval_set
+
+    return len(eval_set(data)[1])
+
+
+def _count(model: str, options: dict, num_classes: int) -> dict:
+    from ..complexity import complexity
+
+    c = complexity(model, num_classes=num_classes, **options)
+    return {"params": c.params, "gflops": round(c.gflops, 4)}
+
+
+def _train_all(runs: list[dict], out: Path, data, recipe, epochs, options) -> str | None:
+    """Train each distinct run that has not finished; returns the run that stopped early, if any."""
+    from ..engine import train
+    from ..train_config import TrainConfig
+
+    done = set()
+    for r in runs:
+        if r["slug"] in done:
+            continue
+        done.add(r["slug"])
+        run_dir = out / "runs" / r["slug"]
+        settings = {
+            "model": r["model"],
+            "options": r["options"],
+            "data": data,
+            "recipe": recipe,
+            "epochs": epochs,
+            **{k: v for k, v in options.items() if k not in _FREE},
+        }
+        _claim(run_dir, settings)
+        if finished(run_dir):
+            print(f"senet ablate: {r['slug']} finished earlier, skipped")
+            continue
+        print(f"senet ablate: training {r['slug']} -> {run_dir}")
+        cfg = TrainConfig.from_dict(
+            {
+                "model": r["model"],
+                "data": data,
+                "recipe": recipe,
+                "epochs": epochs,
+                "out": str(run_dir),
+                "resume": "auto",
+                "model_options": r["options"],
+                **options,
+            }
+        )
+        summary = train(cfg)
+        if summary.get("status") != "finished" or not finished(run_dir):
+            return r["slug"]
+    return None
+
+
+def _claim(run_dir: Path, settings: dict) -> None:
+    """Record the variant's settings; a run directory made with other settings is never reused."""
+    path = run_dir / "variant.json"
+    settings = json.loads(json.dumps(settings))
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old != settings:
+            diff = sorted(k for k in {*old, *settings} if old.get(k) != settings.get(k))
+            raise SenetError(
+                f"{run_dir} was trained with other settings ({', '.join(diff)} differ); "
+                "choose another --out or remove that directory"
+            )
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=1))
+
+
+def finished(run_dir: Path) -> bool:
+    """The engine writes summary.json last and atomically: its presence (status finished) marks a run done."""
+    path = Path(run_dir) / "summary.json"
+    if not path.exists():
+        return False
+    try:
+        return json.loads(path.read_text()).get("status") == "finished"
+    except json.JSONDecodeError:
+        return False
+
+
+def _row(r: dict, out: Path, paper: bool) -> dict:
+    run_dir = out / "runs" / r["slug"]
+    done = finished(run_dir)
+    s = json.loads((run_dir / "summary.json").read_text()) if done else {}
+    p = r["paper"] if paper and r["paper"] else (None,) * 4
+    return {
+        "variant": r["variant"],
+        "model": r["model"],
+        "options": json.dumps(r["options"], sort_keys=True),
+        "top1_error": _r(s.get("top1_error")),
+        "top5_error": _r(s.get("top5_error")),
+        "params": r["params"],
+        "gflops": r["gflops"],
+        "status": "finished" if done else "unfinished",
+        "paper_top1_error": p[0],
+        "paper_top5_error": p[1],
+        "paper_params_M": p[2],
+        "paper_gflops": p[3],
+        "run_dir": str(run_dir.relative_to(out)),
+    }
+
+
+def _r(v):
+    return None if v is None else round(float(v), 2)
+
+
+def _notes(note, model, data, recipe, epochs, se_bias, se_model) -> list[str]:
+    length = f"{epochs} epochs" if epochs else "the recipe's epochs"
+    lines = [
+        f"Model {model} on {data} (recipe {recipe or 'the data default'}, {length}), "
+        f"SE biases {'on' if se_bias else 'off (as the TPAMI ablations)'}. Errors are top-1/top-5 % on "
+        "the validation split; params for this data's classes, GFLOPs (multiply-adds) at the model's "
+        "native resolution, by `senet.complexity`."
+    ]
+    if note:
+        lines.append(note)
+    if se_model == T.PAPER_MODEL:
+        lines.append("Paper columns: SE-ResNet-50 on ImageNet (PAPER.md section 7).")
+    else:
+        lines.append("The paper's numbers are for se_resnet50 on ImageNet; not shown for this model.")
+    return lines
+
+
+def write_table(n: int, rows: list[dict], out: Path, notes: list[str]) -> None:
+    """table_<n>.csv (every column), table_<n>.md (the readable subset) and table_<n>.png."""
+    from . import plots
+
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / f"table_{n}.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    paper = any(r["paper_top1_error"] is not None for r in rows)
+    head = ["variant", "top-1 err %", "top-5 err %", "params", "GFLOPs", "status"]
+    head += ["paper top-1", "paper top-5", "paper params (M)"] if paper else []
+    lines = [
+        f"# {T.TITLES[n]}",
+        "",
+        *[f"{x}\n" for x in notes],
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for r in rows:
+        cells = [
+            r["variant"],
+            _f(r["top1_error"]),
+            _f(r["top5_error"]),
+            f"{r['params']:,}",
+            f"{r['gflops']:.4f}",
+            r["status"],
+        ]
+        if paper:
+            cells += [_f(r["paper_top1_error"]), _f(r["paper_top5_error"]), _f(r["paper_params_M"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    (out / f"table_{n}.md").write_text("\n".join(lines) + "\n")
+    plots.ablation(rows, T.TITLES[n], out / f"table_{n}.png")
+
+
+def _f(v) -> str:
+    return "-" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)
