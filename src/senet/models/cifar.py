@@ -64,9 +64,10 @@ class PreActBlock(SEResidual):
     ):
         super().__init__()
         self.preact = nn.Sequential(nn.BatchNorm2d(cin), nn.ReLU(inplace=True))
-        if mid is None:  # basic (WRN): 3x3 (stride), dropout, 3x3
+        if mid is None:  # basic (WRN): 3x3 (stride), BN-ReLU-dropout-3x3
             first = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-            rest = [*([nn.Dropout(dropout)] if dropout else []), *bn_relu_conv(cout, cout, 3)]
+            bn, relu, conv = bn_relu_conv(cout, cout, 3)
+            rest = [bn, relu, *([nn.Dropout(dropout)] if dropout else []), conv]  # WRN: dropout before conv
         else:  # bottleneck (ResNet-164): 1x1, 3x3 (stride), 1x1
             first = nn.Conv2d(cin, mid, 1, bias=False)
             rest = [*bn_relu_conv(mid, mid, 3, stride), *bn_relu_conv(mid, cout, 1)]
