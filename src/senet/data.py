@@ -238,12 +238,11 @@ def collate(batch):
 
 class ClassAwareSampler(Sampler[int]):
     """Class-balanced sampling (CVPR version; Relay Backpropagation): draw a class uniformly, then the next
-    image of that class from its shuffled list, reshuffled when exhausted. Ranks take interleaved shares."""
+    image of that class from its shuffled list, reshuffled when exhausted. The order depends on (seed, epoch)."""
 
-    def __init__(self, targets, num_replicas: int = 1, rank: int = 0, seed: int = 0):
+    def __init__(self, targets, seed: int = 0):
         self.by_class = [torch.tensor(ix) for ix in _group(targets)]
-        self.num_replicas, self.rank, self.seed, self.epoch = num_replicas, rank, seed, 0
-        self.num_samples = len(targets) // num_replicas
+        self.num_samples, self.seed, self.epoch = len(targets), seed, 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -253,8 +252,7 @@ class ClassAwareSampler(Sampler[int]):
 
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed + self.epoch)
-        total = self.num_samples * self.num_replicas
-        classes = torch.randint(len(self.by_class), (total,), generator=g).tolist()
+        classes = torch.randint(len(self.by_class), (self.num_samples,), generator=g).tolist()
         lists = [ix[torch.randperm(len(ix), generator=g)].tolist() for ix in self.by_class]
         pos, out = [0] * len(lists), []
         for c in classes:
@@ -263,7 +261,29 @@ class ClassAwareSampler(Sampler[int]):
                 pos[c] = 0
             out.append(lists[c][pos[c]])
             pos[c] += 1
-        return iter(out[self.rank : total : self.num_replicas])
+        return iter(out)
+
+
+class GlobalBatchShard(Sampler[int]):
+    """This rank's contiguous share of every ``world x micro_batch`` slice of one global order.
+
+    N ranks together see exactly the micro-batches that one process with N times the accumulation steps
+    sees (same BatchNorm batches, same averaged gradient), so runs match across world sizes.
+    """
+
+    def __init__(self, sampler, micro_batch: int, world: int = 1, rank: int = 0):
+        self.sampler, self.micro, self.world, self.rank = sampler, micro_batch, world, rank
+
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
+
+    def __len__(self):
+        return len(self.sampler) // (self.micro * self.world) * self.micro
+
+    def __iter__(self):
+        order, chunk = list(self.sampler), self.micro * self.world
+        for start in range(0, len(order) - chunk + 1, chunk):
+            yield from order[start + self.rank * self.micro : start + (self.rank + 1) * self.micro]
 
 
 def _group(targets) -> list[list[int]]:
@@ -289,13 +309,16 @@ class SkipFirst(Sampler[int]):
         return it
 
 
-def train_sampler(dataset, class_balanced: bool, world: int, rank: int, seed: int):
-    """A sampler whose order depends only on (seed, epoch): the same after a resume, sharded over ranks."""
-    if class_balanced:
-        return ClassAwareSampler(dataset.targets, world, rank, seed)
+def train_sampler(dataset, class_balanced: bool, micro_batch: int, world: int, rank: int, seed: int):
+    """One global order per (seed, epoch) -- shuffled (DistributedSampler's permutation) or class-balanced --
+    shared out to the ranks by :class:`GlobalBatchShard`; the same after a resume and for any world size."""
     from torch.utils.data import DistributedSampler
 
-    return DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed, drop_last=True)
+    if class_balanced:
+        order = ClassAwareSampler(dataset.targets, seed)
+    else:
+        order = DistributedSampler(dataset, num_replicas=1, rank=0, shuffle=True, seed=seed)
+    return GlobalBatchShard(order, micro_batch, world, rank)
 
 
 def eval_subset(dataset, world: int, rank: int) -> Dataset:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from .errors import SenetError
+
 
 @dataclass(frozen=True)
 class DistEnv:
@@ -63,6 +65,8 @@ def wrap(model: torch.nn.Module, env: DistEnv, device: torch.device, sync_bn: bo
     """DistributedDataParallel (with SyncBatchNorm if asked) under torchrun; the model itself otherwise."""
     if not env.enabled:
         return model
+    if sync_bn and device.type == "cpu":
+        raise SenetError("--sync-bn needs GPUs (torch's SyncBatchNorm does not run on CPU)")
     if sync_bn:
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     ids = [device.index] if device.type == "cuda" else None

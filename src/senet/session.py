@@ -196,7 +196,9 @@ def build(config: TrainConfig, env: distributed.DistEnv, device: torch.device) -
         nesterov=recipe.nesterov,
         weight_decay=resolved["weight_decay"],
     )
-    sampler = D.train_sampler(train_set, resolved["class_balanced"], env.world_size, env.rank, config.seed)
+    sampler = D.train_sampler(
+        train_set, resolved["class_balanced"], resolved["micro_batch"], env.world_size, env.rank, config.seed
+    )
     torch.manual_seed(config.seed + env.rank)  # augmentation and dropout differ between ranks
     return Session(
         config,

@@ -1,0 +1,65 @@
+"""`senet eval`: top-1 and top-5 error (%) as the paper reports them, loss, per-class accuracy, images/s."""
+
+from __future__ import annotations
+
+import json
+
+from ._options import add_model_options, model_options
+
+HELP = "evaluate a model: top-1/top-5 error, loss, per-class accuracy, images/s"
+
+
+def add_arguments(p):
+    p.add_argument("--model", help="a registered name (default: the one a training checkpoint records)")
+    p.add_argument("--checkpoint", help="checkpoint_best.pt, model.safetensors, or any state_dict file")
+    p.add_argument(
+        "--data",
+        default="digits",
+        help="digits | synthetic | imagefolder:PATH | cifar10:PATH | cifar100:PATH",
+    )
+    p.add_argument("--resize", type=int, help="shorter side before the crop (imagefolder default 256)")
+    p.add_argument("--crop", type=int, help="centre crop (imagefolder default 224; the paper also uses 320)")
+    p.add_argument("--ten-crop", action="store_true", help="average the logits of ten crops")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--device", help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--amp", choices=("bf16", "fp16"))
+    p.add_argument(
+        "--strict", action="store_true", help="an unreadable image is an error (default: skip, count)"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    add_model_options(p)
+
+
+def run(args):
+    from ..evaluate import evaluate
+
+    r = evaluate(
+        args.model,
+        checkpoint=args.checkpoint,
+        data=args.data,
+        resize=args.resize,
+        crop=args.crop,
+        ten_crop=args.ten_crop,
+        batch_size=args.batch_size,
+        device=args.device,
+        workers=args.workers,
+        strict=args.strict,
+        model_options=model_options(args),
+        amp=args.amp,
+    )
+    if args.json:
+        print(json.dumps(r))
+        return 0
+    print(
+        f"{r['model']} on {r['data']} ({r['num_images']} images"
+        + (f", {r['skipped']} unreadable skipped" if r["skipped"] else "")
+        + ")"
+    )
+    print(
+        f"top-1 error {r['top1_error']:.2f}%  top-5 error {r['top5_error']:.2f}%  loss {r['loss']:.4f}  "
+        f"{r['images_per_s']:.0f} images/s"
+    )
+    worst = sorted(zip(r["per_class_accuracy"], r["classes"]))[:10]
+    print("lowest per-class accuracy: " + ", ".join(f"{c} {a:.1f}%" for a, c in worst))
+    return 0

@@ -1,0 +1,108 @@
+"""`senet train`: train a model with one of the paper's recipes (a thin layer over :func:`senet.train`)."""
+
+from __future__ import annotations
+
+import json
+
+from ._options import add_model_options, model_options
+
+HELP = "train a model with one of the paper's recipes (torchrun for several GPUs or nodes)"
+
+
+def add_arguments(p):
+    p.add_argument("--model", required=True, help="a registered name, e.g. se_resnet50 (see `senet list`)")
+    p.add_argument(
+        "--data",
+        default="digits",
+        help="digits | synthetic | imagefolder:PATH | cifar10:PATH | cifar100:PATH (default digits)",
+    )
+    p.add_argument(
+        "--recipe",
+        help="a preset of `senet recipes` (default: imagenet for imagefolder, "
+        "cifar-resnet for CIFAR, digits otherwise)",
+    )
+    p.add_argument("--epochs", type=int, help="default: the recipe's")
+    p.add_argument("--batch-size", type=int, help="global batch over all processes (default: the recipe's)")
+    p.add_argument("--lr", type=float, help="default: the recipe's, scaled linearly with the global batch")
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--label-smoothing", type=float)
+    p.add_argument(
+        "--class-balanced",
+        action="store_true",
+        default=None,
+        help="class-aware sampling (the CVPR version's class-balanced mini-batches)",
+    )
+    p.add_argument("--image-size", type=int, help="training crop (default: the recipe's, e.g. 224)")
+    p.add_argument("--out", help="run directory (default runs/MODEL)")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="auto",
+        help="continue a run: auto (the newest good checkpoint in --out) or a checkpoint path",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--amp", choices=("bf16", "fp16"), help="mixed precision")
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument(
+        "--accum-steps",
+        type=int,
+        default=1,
+        help="gradient accumulation: reach the paper's batch 1024 on fewer GPUs",
+    )
+    p.add_argument("--workers", type=int, default=2, help="data-loading processes per rank")
+    p.add_argument("--device", help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across ranks")
+    p.add_argument("--deterministic", action="store_true", help="deterministic algorithms (exact resume)")
+    p.add_argument(
+        "--strict", action="store_true", help="an unreadable image stops the run (default: skip, count)"
+    )
+    p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps, resumable")
+    p.add_argument("--max-batches", type=int, help="at most this many batches per epoch (smoke tests)")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_model_options(p)
+
+
+def config_from_args(args):
+    from ..train_config import TrainConfig
+
+    fields = (
+        "model",
+        "data",
+        "recipe",
+        "epochs",
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "label_smoothing",
+        "class_balanced",
+        "image_size",
+        "out",
+        "resume",
+        "seed",
+        "amp",
+        "channels_last",
+        "compile",
+        "accum_steps",
+        "workers",
+        "device",
+        "sync_bn",
+        "deterministic",
+        "strict",
+        "max_steps",
+        "max_batches",
+        "progress",
+        "tensorboard",
+    )
+    return TrainConfig(**{f: getattr(args, f) for f in fields}, model_options=model_options(args))
+
+
+def run(args):
+    from ..engine import train
+
+    summary = train(config_from_args(args))
+    if args.json:
+        print(json.dumps(summary))
+    return 0
