@@ -20,10 +20,17 @@ CHANNELS = {"SE_2_3": 16, "SE_3_3": 32, "SE_4_3": 64}
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    """A digits checkpoint of se_resnet20_cifar (10 classes)."""
-    path = tmp_path_factory.mktemp("ckpt") / "model.pt"
-    torch.save({"model": create_model(MODEL, num_classes=10).state_dict()}, path)
-    return path
+    """A digits checkpoint of se_resnet20_cifar (SE without biases, 10 classes) trained by the engine.
+
+    It is the SE variant of test_ablate's Table 16 study when that ran in this session (the runner skips
+    it then); otherwise the runner trains just that variant.
+    """
+    out = tmp_path_factory.getbasetemp() / "digits_study"
+    fast = dict(
+        epochs=1, max_batches=2, batch_size=16, workers=0, device="cpu", progress=False, tensorboard=False
+    )
+    senet.ablate(16, model=MODEL, data="digits", out=out, only="SE", **fast)
+    return out / "runs" / f"{MODEL}_bias-False" / "model.safetensors"
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +104,8 @@ def test_statistic_separates_agnostic_from_class_specific():
 
 def test_drop_stage_matches_complexity(study):
     d = study[0]["drop_stage"]
-    full = senet.complexity(MODEL, num_classes=10).params
-    without = senet.complexity(MODEL, num_classes=10, stages=(2, 3)).params
+    full = senet.complexity(MODEL, num_classes=10, bias=False).params
+    without = senet.complexity(MODEL, num_classes=10, stages=(2, 3), bias=False).params
     assert d["params_saved"] == full - without == d["complexity"]["params_saved"] > 0
     assert d["consistent_with_complexity"] and d["removed_blocks"] == ["SE_4_1", "SE_4_2", "SE_4_3"]
     assert d["top1_change"] == pytest.approx(d["top1_error_without"] - d["top1_error"], abs=1e-3)
@@ -139,6 +146,13 @@ def test_plain_model_and_foreign_checkpoint_are_refused(tmp_path):
     torch.save(create_model("se_resnet32_cifar", num_classes=10).state_dict(), other)
     with pytest.raises(senet.CheckpointError):
         senet.excitations(MODEL, other, samples=1)
+
+
+def test_run_directory_supplies_the_options_and_refuses_another_model(checkpoint):
+    r = senet.excitations(MODEL, checkpoint, samples=1, blocks="SE_4_3")  # bias=False read from config.json
+    assert r["options"] == {"bias": False, "squeeze": "avg"}
+    with pytest.raises(SenetError, match=f"checkpoint of {MODEL}, not se_resnet32_cifar"):
+        senet.excitations("se_resnet32_cifar", checkpoint, samples=1)
 
 
 def test_cli_prints_one_line_and_exits_2_on_bad_class(tmp_path, capsys):

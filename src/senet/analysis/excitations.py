@@ -151,6 +151,7 @@ def excitations(
 
     dataset, names = _data.eval_set(data)
     chosen = choose("classes", classes, names, names[:4])
+    options = run_options(model, checkpoint, options)
     net = create_model(model, num_classes=len(names), checkpoint=checkpoint, **options)
     all_blocks = se_blocks(net)
     if drop_stage is not None:
@@ -180,6 +181,24 @@ def excitations(
     if out is not None:
         write(result, out)
     return result
+
+
+def run_options(model: str, checkpoint, options: dict) -> dict:
+    """The SE options a checkpoint was trained with, read from its run directory (``config.json`` of
+    ``senet train``/``senet ablate``), overridden by ``options``; a run of another model is refused."""
+    cfg_path = Path(checkpoint).parent / "config.json" if checkpoint is not None else None
+    if cfg_path is None or not cfg_path.is_file():
+        return dict(options)
+    try:
+        cfg = json.loads(cfg_path.read_text()).get("config", {})
+    except (json.JSONDecodeError, AttributeError):
+        return dict(options)
+    if cfg.get("model") and cfg["model"] != model:
+        raise SenetError(
+            f"{checkpoint} is a checkpoint of {cfg['model']}, not {model}; pass --model {cfg['model']}"
+        )
+    saved = {k: tuple(v) if isinstance(v, list) else v for k, v in (cfg.get("model_options") or {}).items()}
+    return {**saved, **options}
 
 
 def _block_entry(s: torch.Tensor, labels: torch.Tensor, names: list[str]) -> dict:

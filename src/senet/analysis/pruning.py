@@ -75,7 +75,10 @@ def stage_pruning(
 
     if not isinstance(stage, int) or isinstance(stage, bool):
         raise SenetError(f"drop stage must be an integer stage number, got {stage!r}")
+    from .excitations import run_options
+
     _, names = _data.eval_set(data)
+    options = run_options(model, checkpoint, options)
     net = create_model(model, num_classes=len(names), checkpoint=checkpoint, **options)
     stages = se_stages(net)
     if stage not in stages:
@@ -89,7 +92,7 @@ def stage_pruning(
     return {
         "stage": stage,
         "removed_blocks": removed,
-        "images": full["images"],
+        "images": full["num_images"],
         "top1_error": full["top1_error"],
         "top5_error": full["top5_error"],
         "top1_error_without": pruned["top1_error"],
