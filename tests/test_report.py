@@ -91,9 +91,11 @@ def test_study_page_has_tables_figures_and_variant_runs(tmp_path, run_dir):
     assert rep.kind_of(study) == "study"
     out = tmp_path / "page.html"
     assert main(["report", str(study), "--out", str(out), "--title", "T16"]) == 0
-    page = parse(out.read_text())
-    assert page.tags["img"] == 1 and page.tags["table"] == 1  # the .md wins over its .csv twin
-    assert "<title>T16</title>" in out.read_text()
+    text = out.read_text()
+    page = parse(text)
+    # table_16.md wins over its .csv twin (1 table); the variant's run adds 3 tables and its curves
+    assert page.tags["img"] == 2 and page.tags["table"] == 4 and page.tags["details"] == 1
+    assert "<summary>run: runs/se_resnet20_cifar</summary>" in text and "<title>T16</title>" in text
 
 
 def test_bad_directories_fail_with_one_line(tmp_path, capsys):

@@ -44,11 +44,13 @@ def report(directory, out=None, title: str | None = None) -> Path:
         raise SenetError(f"report: {str(d)!r} is not a directory (give a run, study or analysis directory)")
     kind = kind_of(d)
     body = _section(d, level=1)
-    if kind == "study":
-        for sub in sorted(p for p in d.iterdir() if p.is_dir()):
-            inner = _section(sub, level=3)
-            if inner:
-                body.append(f"<details><summary>{_e(sub.name)}</summary>{''.join(inner)}</details>")
+    for sub in _parts(d):
+        inner = _section(sub, level=3)
+        if inner:
+            name = sub.relative_to(d).as_posix()
+            body.append(
+                f"<details><summary>{_e(kind_of(sub))}: {_e(name)}</summary>{''.join(inner)}</details>"
+            )
     if not body:
         raise SenetError(
             f"report: nothing to show in {str(d)!r} (expected summary.json, metrics.csv, "
@@ -65,6 +67,13 @@ def report(directory, out=None, title: str | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(page, encoding="utf-8")
     return target
+
+
+def _parts(d: Path) -> list[Path]:
+    """Runs and analyses inside a directory, up to two levels down (a study's ``runs/<variant>``)."""
+    marks = ("summary.json", "excitations.json", "table_*.csv")
+    found = {p.parent for m in marks for p in (*d.glob(f"*/{m}"), *d.glob(f"*/*/{m}"))}
+    return sorted(found)
 
 
 def _section(d: Path, level: int) -> list[str]:
