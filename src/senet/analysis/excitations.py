@@ -155,9 +155,9 @@ def excitations(
     net = create_model(model, num_classes=len(names), checkpoint=checkpoint, **options)
     all_blocks = se_blocks(net)
     if drop_stage is not None:
-        from .pruning import se_stages
+        from .pruning import _check_stage
 
-        choose("drop stage", str(drop_stage), [str(s) for s in se_stages(net)], [])
+        _check_stage(net, drop_stage)
     picked = choose("SE blocks", blocks, list(all_blocks), default_blocks(list(all_blocks)))
     idx = _data.per_class_indices(dataset, list(range(len(names))), samples)
     subset = torch.utils.data.Subset(dataset, [i for c in sorted(idx) for i in idx[c]])

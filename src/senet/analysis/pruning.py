@@ -19,17 +19,30 @@ _SE_NAME = re.compile(r"^SE_(\d+)_(\d+)$")
 
 
 def se_stages(model: nn.Module) -> list[int]:
-    """The paper stage numbers that hold SE blocks (from the SE_<stage>_<block> names)."""
+    """The paper stage numbers that hold SE blocks (from the SE_<stage>_<block> names; [] if unstaged)."""
     from .excitations import se_blocks
 
     return sorted({int(m[1]) for n in se_blocks(model) if (m := _SE_NAME.match(n))})
 
 
-def drop_se_stage(model: nn.Module, stage: int) -> list[str]:
-    """Replace, in place, every SE block of ``stage`` by ``nn.Identity``; returns the blocks removed."""
+def _check_stage(model: nn.Module, stage: int) -> list[int]:
+    from .excitations import se_blocks
+
     stages = se_stages(model)
+    if not stages:
+        names = list(se_blocks(model))
+        raise SenetError(
+            f"drop stage: this model's SE blocks ({', '.join(names[:4])}, ...) are not "
+            "numbered by stage (SE_<stage>_<block>), so there is no stage to drop"
+        )
     if stage not in stages:
         raise SenetError(f"drop stage {stage!r}: this model has SE blocks in stages {stages}")
+    return stages
+
+
+def drop_se_stage(model: nn.Module, stage: int) -> list[str]:
+    """Replace, in place, every SE block of ``stage`` by ``nn.Identity``; returns the blocks removed."""
+    _check_stage(model, stage)
     from .excitations import se_blocks
 
     targets = {id(m): n for n, m in se_blocks(model).items() if _SE_NAME.match(n)[1] == str(stage)}
@@ -80,9 +93,7 @@ def stage_pruning(
     _, names = _data.eval_set(data)
     options = run_options(model, checkpoint, options)
     net = create_model(model, num_classes=len(names), checkpoint=checkpoint, **options)
-    stages = se_stages(net)
-    if stage not in stages:
-        raise SenetError(f"drop stage {stage!r}: this model has SE blocks in stages {stages}")
+    stages = _check_stage(net, stage)
     full = _data.top_errors(net, data, device)
     before = count_params(net)
     removed = drop_se_stage(net, stage)

@@ -98,6 +98,11 @@ def variants(table: int, model_stages: tuple[int, ...]) -> tuple[list[Variant], 
     """
     if table != 13:
         return _FIXED[table], ""
+    if not model_stages:
+        raise SenetError(
+            "Table 13 moves SE between stages, and this model's SE blocks are not numbered by "
+            "stage (SE_<stage>_<block>); use a ResNet-family, CIFAR or ShuffleNet SE model"
+        )
     if tuple(model_stages) == PAPER_STAGES:
         stages, note = (2, 3, 4), ""
     else:
