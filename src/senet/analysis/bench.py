@@ -173,8 +173,16 @@ def bench(models: list[str] | str, config: BenchConfig | None = None, **options)
     if not models:
         raise SenetError("no models to benchmark; give at least one name")
     cfg = (config or BenchConfig(**options)).validate()
+    threads = torch.get_num_threads()
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
+    try:
+        return _run(models, cfg)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(models: list[str], cfg: BenchConfig) -> dict:
     runners = [_Runner(ref, cfg) for ref in models]
     for runner in runners:
         for _ in range(cfg.warmup):
