@@ -61,9 +61,15 @@ def ablate(
         runs = [_plan(v, se_model, plain_model, se_bias) for v in T.only(rows, only)]
         studies.append((n, runs, note))
     num_classes = _num_classes(data)
-    for _, runs, _ in studies:  # every knob checked (and counted) before anything trains
+    for n, runs, _ in studies:  # every knob checked (and counted) before anything trains
         for r in runs:
-            r.update(_count(r["model"], r["options"], num_classes))
+            try:
+                r.update(_count(r["model"], r["options"], num_classes))
+            except SenetError as e:
+                others = ",".join(x["variant"] for x in runs if x is not r)
+                raise SenetError(
+                    f"Table {n}, variant {r['variant']}: {e}. Leave it out with --table {n} --only {others}"
+                ) from None
     out = Path(out)
     stopped = _train_all([r for _, runs, _ in studies for r in runs], out, data, recipe, epochs, options)
     result = {}
