@@ -93,7 +93,7 @@ def ablation(rows: list[dict], title: str, path: Path) -> Path:
     """Error vs. variant (top-1 and top-5 bars), params on a second axis (Tables 10-16)."""
     labels = [r["variant"] for r in rows]
     x = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(max(4.5, 1.1 * len(rows) + 2), 3.2))
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.1 * len(rows) + 2), 3.6))
     top1 = [_num(r.get("top1_error")) for r in rows]
     top5 = [_num(r.get("top5_error")) for r in rows]
     ax.bar(x - 0.2, top1, 0.4, label="top-1 error")
@@ -101,12 +101,19 @@ def ablation(rows: list[dict], title: str, path: Path) -> Path:
     ax.set_ylabel("error (%)", fontsize=8)
     ax.set_xticks(x, labels, fontsize=8, rotation=20, ha="right")
     ax2 = ax.twinx()
-    ax2.plot(x, [_num(r.get("params")) / 1e6 for r in rows], "o-", color="black", label="params")
-    ax2.set_ylabel("params (M)", fontsize=8)
+    params = [_num(r.get("params")) for r in rows]
+    scale, unit = (1e6, "M") if max(params, default=0) >= 1e6 else (1e3, "K")
+    ax2.plot(x, [p / scale for p in params], "o-", color="black", label="params")
+    ax2.set_ylabel(f"params ({unit})", fontsize=8)
     handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    ax.legend(handles, [h.get_label() for h in handles], fontsize=7, loc="best")
+    fig.legend(
+        handles, [h.get_label() for h in handles], fontsize=7, loc="lower center", ncol=3, frameon=False
+    )
     ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
 
 
 def _num(v) -> float:
