@@ -19,7 +19,7 @@ from . import data as D
 from . import distributed, run_files
 from . import session as S
 from .errors import SenetError
-from .evaluate import evaluate_loader
+from .evaluation import evaluate_loader
 from .train_config import TrainConfig
 
 

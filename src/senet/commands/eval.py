@@ -32,7 +32,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..evaluate import evaluate
+    from ..evaluation import evaluate
 
     r = evaluate(
         args.model,

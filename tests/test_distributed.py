@@ -1,0 +1,99 @@
+"""torchrun with 2 processes (gloo on CPU) matches 1 process with the same global batch, to round-off."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import senet
+
+ARGS = [
+    "--model",
+    "resnet20_cifar",
+    "--data",
+    "synthetic",
+    "--batch-size",
+    "16",
+    "--epochs",
+    "2",
+    "--max-batches",
+    "4",
+    "--workers",
+    "0",
+    "--no-progress",
+    "--no-tensorboard",
+    "--deterministic",
+    "--lr",
+    "0.05",
+]
+
+
+def test_two_process_torchrun_matches_one_process(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "senet",
+        "train",
+        *ARGS,
+        "--out",
+        str(tmp_path / "ddp"),
+        "--json",
+    ]
+    # 2 ranks x micro-batch 8 (4 micro-batches each per epoch)  vs  1 process x 2 accumulation steps of 8.
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        one = senet.train(
+            model="resnet20_cifar",
+            data="synthetic",
+            batch_size=16,
+            epochs=2,
+            max_batches=8,
+            accum_steps=2,
+            workers=0,
+            progress=False,
+            tensorboard=False,
+            deterministic=True,
+            lr=0.05,
+            out=str(tmp_path / "one"),
+        )
+    finally:
+        torch.set_num_threads(n)
+    ddp = json.loads((tmp_path / "ddp" / "summary.json").read_text())
+    assert ddp["world_size"] == 2 and ddp["global_step"] == one["global_step"] == 8
+    a, b = (
+        load_file(tmp_path / "ddp" / "model.safetensors"),
+        load_file(tmp_path / "one" / "model.safetensors"),
+    )
+    params = dict(senet.create_model("resnet20_cifar", num_classes=10).named_parameters())
+    # Parameters agree to round-off. BatchNorm running statistics do not: DDP keeps rank 0's (as torch does).
+    for k in params:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
+    assert ddp["top1_error"] == pytest.approx(one["top1_error"], abs=2.5)  # eval uses the BN statistics
+    assert only_rank0_wrote(tmp_path / "ddp")
+
+
+def only_rank0_wrote(out):
+    return sorted(p.name for p in out.iterdir()) == sorted(
+        [
+            "checkpoint_best.pt",
+            "checkpoint_last.pt",
+            "config.json",
+            "curves.png",
+            "metrics.csv",
+            "model.safetensors",
+            "summary.json",
+        ]
+    )
