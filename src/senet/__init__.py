@@ -5,8 +5,9 @@ The public face. Heavy parts (training, export, benchmarks) are imported on firs
 
 from importlib import import_module
 
-from .complexity import complexity  # eager: the function must shadow its module
+from .complexity import complexity  # eager: these functions share their module's name and must shadow it
 from .errors import CheckpointError, DataError, SenetError
+from .export import export
 from .layers import SqueezeExcitation
 from .registry import create_model, list_models, model_info
 
@@ -18,9 +19,8 @@ _LAZY = {
     "save_weights": "senet.weights",
     "load_state_dict_file": "senet.weights",
     "add_se": "senet.retrofit",
-    "export": "senet.export",
     "train": "senet.engine",
-    "evaluate": "senet.evaluate",
+    "evaluate": "senet.evaluation",
     "get_recipe": "senet.recipes",
     "list_recipes": "senet.recipes",
     "optimize_for_inference": "senet.fast",
@@ -36,6 +36,7 @@ __all__ = [
     "SenetError",
     "SqueezeExcitation",
     "complexity",
+    "export",
     "create_model",
     "list_models",
     "model_info",
@@ -45,5 +46,7 @@ __all__ = [
 
 def __getattr__(name):
     if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value  # later look-ups skip __getattr__
+        return value
     raise AttributeError(f"module 'senet' has no attribute {name!r}")

@@ -2,8 +2,11 @@
 
 "GFLOPs" in the paper are multiply-adds (MACs) of one image. We count the MACs of every convolution
 (``Cout x H' x W' x Cin/groups x kh x kw``) and linear layer (``in x out``), including the SE block's two
-FCs; element-wise work (BN, ReLU, pooling, the SE scale and the residual addition) is not counted, as in
-the paper. Models are built on the meta device: counting SENet-154 costs no memory and little time.
+FCs, plus one operation per element for the SE block's squeeze (global pooling) and one for its scale
+(Eq. 4). The SE rows of the paper's Tables 2 and 3 include those element-wise costs: without them
+SE-ShuffleNet would cost 138.1 MFLOPs, not the paper's 142, and SE-ResNet-50 3.861 GFLOPs, not 3.87.
+Other element-wise work (BN, ReLU, the network's own pooling, residual additions) is not counted, as in
+the paper's plain rows. Models are built on the meta device: counting SENet-154 costs no memory.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import torch
 from torch import nn
 
 from .errors import SenetError
+from .layers import SqueezeExcitation
 from .registry import create_model, model_info
 
 
@@ -46,12 +50,18 @@ def count_macs(model: nn.Module, input_size: int | tuple[int, int], in_chans: in
         nonlocal total
         total += out[0].numel() * m.in_features
 
+    def se_hook(m: SqueezeExcitation, inp, out):  # squeeze (a pass over U) and scale (Eq. 2, 4)
+        nonlocal total
+        total += inp[0][0].numel() * (1 if m.squeeze == "none" else 2)
+
     handles = []
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             handles.append(m.register_forward_hook(conv_hook))
         elif isinstance(m, nn.Linear):
             handles.append(m.register_forward_hook(linear_hook))
+        elif isinstance(m, SqueezeExcitation):
+            handles.append(m.register_forward_hook(se_hook))
     param = next(model.parameters())
     chans = in_chans or getattr(model, "in_chans", 3)
     x = torch.zeros(1, chans, h, w, device=param.device, dtype=param.dtype)
