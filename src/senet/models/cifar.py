@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..layers import SqueezeExcitation
 from ..registry import ModelInfo, register_model
 from ._base import Classifier
 from ._se import SEConfig, init_weights
@@ -139,7 +140,7 @@ def staged_se_blocks(stages) -> dict[str, nn.Module]:
         f"SE_{i + 2}_{b + 1}": blk.se
         for i, stage in enumerate(stages)
         for b, blk in enumerate(stage)
-        if blk.se is not None
+        if isinstance(blk.se, SqueezeExcitation)
     }
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..layers import SqueezeExcitation
 from ..registry import ModelInfo, register_model
 from ._base import Classifier
 from ._se import SEConfig, init_weights
@@ -130,7 +131,7 @@ class BNInception(Classifier):
 
     def se_blocks(self) -> dict[str, nn.Module]:
         """``SE_3a`` .. ``SE_5b``: the SE after each Inception module (the prototxt's names)."""
-        return {f"SE_{k.split('_')[1]}": m.se for k, m in self.inception.items() if m.se is not None}
+        return {f"SE_{k.split('_')[1]}": m.se for k, m in self.inception.items() if isinstance(m.se, SqueezeExcitation)}
 
 
 def build_bn_inception(num_classes=1000, drop_rate=0.0, in_chans=3):

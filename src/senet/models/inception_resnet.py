@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..layers import SqueezeExcitation
 from ..registry import ModelInfo, register_model
 from ._base import Classifier
 from ._se import SEConfig, init_weights
@@ -187,7 +188,7 @@ class InceptionResNetV2(Classifier):
         """``SE_A1`` .. ``SE_A10``, ``SE_B1`` .., ``SE_C1`` ..: the SE of each Inception-ResNet block."""
         groups = (("A", self.blocks_a), ("B", self.blocks_b), ("C", self.blocks_c))
         return {
-            f"SE_{g}{i + 1}": b.se for g, blocks in groups for i, b in enumerate(blocks) if b.se is not None
+            f"SE_{g}{i + 1}": b.se for g, blocks in groups for i, b in enumerate(blocks) if isinstance(b.se, SqueezeExcitation)
         }
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..layers import SqueezeExcitation
 from ..registry import ModelInfo, register_model
 from ._base import Classifier
 from ._se import SEConfig, init_weights
@@ -86,7 +87,7 @@ class MobileNet(Classifier):
 
     def se_blocks(self) -> dict[str, nn.Module]:
         """``SE_<i>``: the SE after the i-th depthwise-separable block (i = 1..13)."""
-        return {f"SE_{i + 1}": b.se for i, b in enumerate(self.blocks) if b.se is not None}
+        return {f"SE_{i + 1}": b.se for i, b in enumerate(self.blocks) if isinstance(b.se, SqueezeExcitation)}
 
 
 def _plain(spec):

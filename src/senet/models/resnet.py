@@ -212,7 +212,7 @@ class ResNet(Classifier):
     def se_blocks(self) -> dict[str, nn.Module]:
         """SE modules by the paper's names: ``SE_<stage>_<block>`` (Sec. 7.2: SE_2_3 ... SE_5_3)."""
         return {f"SE_{i + 2}_{b + 1}": blk.se for i, stage in enumerate(self.stages())
-                for b, blk in enumerate(stage) if blk.se is not None}
+                for b, blk in enumerate(stage) if isinstance(blk.se, SqueezeExcitation)}
 
 
 # ---- the table ---------------------------------------------------------------------------------------

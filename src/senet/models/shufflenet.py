@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..layers import SqueezeExcitation
 from ..registry import ModelInfo, register_model
 from ._base import Classifier
 from ._se import SEConfig, init_weights
@@ -138,7 +139,7 @@ class ShuffleNet(Classifier):
             f"SE_{s}_{u + 1}": unit.se
             for s, stage in zip(self.stage_ids, self.stages())
             for u, unit in enumerate(stage)
-            if unit.se is not None
+            if isinstance(unit.se, SqueezeExcitation)
         }
 
 

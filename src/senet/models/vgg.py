@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..layers import SqueezeExcitation
 from ..registry import ModelInfo, register_model
 from ._base import Classifier
 from ._se import SEConfig, init_weights
@@ -90,7 +91,7 @@ class VGG(Classifier):
             f"SE_{s + 1}_{c + 1}": layer.se
             for s, stage in enumerate(self.stages())
             for c, layer in enumerate(stage)
-            if hasattr(layer, "se")
+            if isinstance(getattr(layer, "se", None), SqueezeExcitation)
         }
 
 
