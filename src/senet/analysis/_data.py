@@ -1,6 +1,6 @@
 """Evaluation data for the analyses (Sec. 7.2 uses 50 validation images per class), from ``senet.data``.
 
-The validation split and its transform are those ``senet eval`` uses (``senet.evaluate``): the native
+The validation split and its transform are those ``senet eval`` uses (``senet.evaluation``): the native
 size for digits/CIFAR/synthetic, resize 256 + centre crop 224 for ImageNet-style folders (PAPER.md sec. 8).
 """
 
@@ -39,7 +39,7 @@ def batches(dataset: Dataset, batch_size: int = 128):
 
 
 def top_errors(model, data: str, device: str | None) -> dict:
-    """Top-1/top-5 error (%) of a module on the validation split, by ``senet.evaluate`` (Table 2 metrics)."""
-    from ..evaluate import evaluate
+    """Top-1/top-5 error (%) of a module on the validation split, by ``senet.evaluation`` (Table 2 metrics)."""
+    from ..evaluation import evaluate
 
     return evaluate(model, data=data, device=device, workers=0)
