@@ -119,3 +119,23 @@ def test_cli_train_bad_input_exits_2(tmp_path, capsys):
     assert "unknown recipe" in capsys.readouterr().err
     assert main(["train", "--model", "resnet20_cifar", "--reduction", "4", "--out", str(tmp_path)]) == 2
     assert "se_resnet20_cifar" in capsys.readouterr().err
+
+
+def test_options_together_class_balanced_accumulation_bf16_channels_last(tmp_path):
+    s = senet.train(
+        **{**TINY, "model": "se_resnet20_cifar"},
+        epochs=1,
+        max_batches=4,
+        accum_steps=2,
+        amp="bf16",
+        channels_last=True,
+        class_balanced=True,
+        label_smoothing=0.1,
+        recipe="imagenet-ablation",
+        out=str(tmp_path / "opts"),
+    )
+    assert s["global_step"] == 2 and s["model_options"] == {
+        "bias": False
+    }  # the ablation recipe: no SE biases
+    cfg = json.loads((tmp_path / "opts" / "config.json").read_text())["config"]
+    assert (cfg["micro_batch"], cfg["label_smoothing"], cfg["class_balanced"]) == (16, 0.1, True)

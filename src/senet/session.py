@@ -126,7 +126,10 @@ class Session:
 
 # ---- building a session ---------------------------------------------------------------------------------
 def resolve(config: TrainConfig, env: distributed.DistEnv) -> tuple[Recipe, dict]:
-    """Fill the config's blanks from the recipe (PAPER.md sec. 8); lr scales with the global batch."""
+    """Fill the config's blanks from the recipe (PAPER.md sec. 8); lr scales with the global batch.
+
+    Images are the recipe's size (224) for image folders and 32x32 for CIFAR, digits and synthetic data.
+    """
     recipe = get_recipe(config.recipe or default_recipe(config.data))
     batch = config.batch_size or recipe.batch_size
     per_rank = env.world_size * config.accum_steps
@@ -146,7 +149,8 @@ def resolve(config: TrainConfig, env: distributed.DistEnv) -> tuple[Recipe, dict
         "weight_decay": pick(config.weight_decay, recipe.weight_decay),
         "label_smoothing": pick(config.label_smoothing, recipe.label_smoothing),
         "class_balanced": pick(config.class_balanced, recipe.class_balanced),
-        "image_size": config.image_size or recipe.train_size,
+        "image_size": config.image_size
+        or (recipe.train_size if config.data.startswith("imagefolder") else 32),
         "out": str(config.out or f"runs/{config.model}"),
     }
 
