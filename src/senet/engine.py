@@ -41,6 +41,7 @@ def train(config: TrainConfig | dict | None = None, **overrides) -> dict:
     env = distributed.detect()
     device = distributed.device_for(env, config.device)
     distributed.setup(env, device)
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
     try:
         torch.use_deterministic_algorithms(config.deterministic, warn_only=True)
         torch.backends.cudnn.benchmark = not config.deterministic
@@ -48,6 +49,7 @@ def train(config: TrainConfig | dict | None = None, **overrides) -> dict:
         done = _start(session)
         return done if done is not None else fit(session)
     finally:
+        torch.use_deterministic_algorithms(was_deterministic)
         distributed.teardown(env)
 
 
