@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import numpy as np
@@ -130,7 +131,7 @@ def test_read_only_directory(tmp_path):
 
 
 def test_failed_export_leaves_no_file(tmp_path, monkeypatch):
-    import senet.export as ex
+    ex = importlib.import_module("senet.export")  # `senet.export` is the function
 
     def broken(model, x, path, opset):
         with open(path, "wb") as f:

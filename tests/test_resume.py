@@ -1,6 +1,8 @@
 """Exact resume on CPU (bitwise-identical weights) and SIGTERM mid-epoch (a loadable checkpoint)."""
 
 import os
+import re
+import select
 import signal
 import subprocess
 import sys
@@ -55,38 +57,39 @@ def test_resume_after_interruption_is_bitwise_identical(tmp_path):
     assert len(rows) == 3  # no duplicated epochs
 
 
+def _read_until(proc, pattern: bytes, timeout: float) -> bytes:
+    """Read the child's merged output until ``pattern`` (a regex) shows up; fail on exit or timeout."""
+    seen, deadline = b"", time.time() + timeout
+    while time.time() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            seen += chunk
+            if re.search(pattern, seen):
+                return seen
+        elif proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError(f"never saw {pattern!r}; output so far: {seen[-2000:]!r}")
+
+
 def test_sigterm_mid_epoch_leaves_a_loadable_checkpoint(tmp_path):
     out = tmp_path / "term"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "senet",
-        "train",
-        "--model",
-        "resnet20_cifar",
-        "--data",
-        "synthetic",
-        "--batch-size",
-        "4",
-        "--epochs",
-        "3",
-        "--workers",
-        "0",
-        "--no-progress",
-        "--no-tensorboard",
-        "--out",
-        str(out),
-    ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 120
-    while not (out / "config.json").exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.5)  # a few steps into epoch 1 of 128 steps
+    cmd = [sys.executable, "-m", "senet", "train", "--model", "resnet20_cifar", "--data", "synthetic"]
+    cmd += ["--batch-size", "4", "--epochs", "3", "--image-size", "64", "--workers", "0"]
+    cmd += ["--no-tensorboard", "--out", str(out)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # The progress bar says when the first epoch is under way (a few of its 128 steps done): no sleeps
+    # that a fast or a slow machine could get wrong.
+    head = _read_until(proc, rb"epoch 1/3:[^\r]*\| +[1-9][0-9]*/128", timeout=120)
     proc.send_signal(signal.SIGTERM)
-    output, _ = proc.communicate(timeout=120)
+    rest, _ = proc.communicate(timeout=120)
+    output = (head + rest).decode(errors="replace")
     assert proc.returncode == 0, output
-    assert "stopped at epoch 1" in output
+    assert "stopped at epoch 1" in output, output[-2000:]
     state = ckpt.load(out / "checkpoint_last.pt")
     assert state["epoch"] == 0 and 0 < state["step_in_epoch"] < 128
     senet.create_model("resnet20_cifar", num_classes=10, checkpoint=out / "checkpoint_last.pt")
