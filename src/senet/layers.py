@@ -48,8 +48,14 @@ class SqueezeExcitation(nn.Module):
     weights, so every variant shares one state_dict layout.
     """
 
-    def __init__(self, channels: int, reduction: int = 16, squeeze: str = "avg", excitation: str = "sigmoid",
-                 bias: bool = True):
+    def __init__(
+        self,
+        channels: int,
+        reduction: int = 16,
+        squeeze: str = "avg",
+        excitation: str = "sigmoid",
+        bias: bool = True,
+    ):
         super().__init__()
         check_choice("squeeze", squeeze, SQUEEZES)
         check_choice("excitation", excitation, tuple(EXCITATIONS))

@@ -131,7 +131,11 @@ class BNInception(Classifier):
 
     def se_blocks(self) -> dict[str, nn.Module]:
         """``SE_3a`` .. ``SE_5b``: the SE after each Inception module (the prototxt's names)."""
-        return {f"SE_{k.split('_')[1]}": m.se for k, m in self.inception.items() if isinstance(m.se, SqueezeExcitation)}
+        return {
+            f"SE_{k.split('_')[1]}": m.se
+            for k, m in self.inception.items()
+            if isinstance(m.se, SqueezeExcitation)
+        }
 
 
 def build_bn_inception(num_classes=1000, drop_rate=0.0, in_chans=3):

@@ -188,7 +188,10 @@ class InceptionResNetV2(Classifier):
         """``SE_A1`` .. ``SE_A10``, ``SE_B1`` .., ``SE_C1`` ..: the SE of each Inception-ResNet block."""
         groups = (("A", self.blocks_a), ("B", self.blocks_b), ("C", self.blocks_c))
         return {
-            f"SE_{g}{i + 1}": b.se for g, blocks in groups for i, b in enumerate(blocks) if isinstance(b.se, SqueezeExcitation)
+            f"SE_{g}{i + 1}": b.se
+            for g, blocks in groups
+            for i, b in enumerate(blocks)
+            if isinstance(b.se, SqueezeExcitation)
         }
 
 

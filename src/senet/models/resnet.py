@@ -42,7 +42,9 @@ class ResNetSpec:
     dropout: float = 0.0
 
 
-def conv_bn(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1) -> tuple[nn.Conv2d, nn.BatchNorm2d]:
+def conv_bn(
+    cin: int, cout: int, k: int, stride: int = 1, groups: int = 1
+) -> tuple[nn.Conv2d, nn.BatchNorm2d]:
     return nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)
 
 
@@ -96,8 +98,11 @@ class ResidualBlock(nn.Module):
 def _fusable(se: nn.Module, relu: nn.Module) -> bool:
     """The fused step replaces ``relu(se(out) + shortcut)``: only for the stock modules, and only when no
     hook observes the ``se`` call (e.g. an analysis recording its output)."""
-    return (type(se) is SqueezeExcitation and type(relu) is nn.ReLU
-            and not (se._forward_hooks or se._forward_pre_hooks))
+    return (
+        type(se) is SqueezeExcitation
+        and type(relu) is nn.ReLU
+        and not (se._forward_hooks or se._forward_pre_hooks)
+    )
 
 
 def make_downsample(cin, cout, stride, kernel, kind):
@@ -149,10 +154,19 @@ BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
 class ResNet(Classifier):
     """stem -> layer1..layerN (paper stages 2..N+1) -> global pool -> (dropout) -> fc."""
 
-    def __init__(self, spec: ResNetSpec, num_classes=1000, se: SEConfig | None = None, layout="official",
-                 drop_rate: float | None = None, in_chans: int = 3):
+    def __init__(
+        self,
+        spec: ResNetSpec,
+        num_classes=1000,
+        se: SEConfig | None = None,
+        layout="official",
+        drop_rate: float | None = None,
+        in_chans: int = 3,
+    ):
         check_choice("layout", layout, LAYOUTS)
-        super().__init__(spec.widths[-1], num_classes, spec.dropout if drop_rate is None else drop_rate, in_chans)
+        super().__init__(
+            spec.widths[-1], num_classes, spec.dropout if drop_rate is None else drop_rate, in_chans
+        )
         stages = range(2, len(spec.depths) + 2)
         if se is not None:
             se = se.validate(PLACEMENTS, stages)
@@ -169,9 +183,19 @@ class ResNet(Classifier):
                 stride = 2 if (b == 0 and i > 0) else 1
                 kernel = spec.down_kernel if i > 0 else 1
                 down = make_downsample(cin, cout, stride, kernel, spec.shortcut) if b == 0 else None
-                blocks.append(BLOCKS[spec.block](
-                    cin, cout, stride, se if (se and se.in_stage(stage)) else None, down,
-                    mid=mid[i], first=first[i], groups=spec.groups, stride_on=spec.stride_on))
+                blocks.append(
+                    BLOCKS[spec.block](
+                        cin,
+                        cout,
+                        stride,
+                        se if (se and se.in_stage(stage)) else None,
+                        down,
+                        mid=mid[i],
+                        first=first[i],
+                        groups=spec.groups,
+                        stride_on=spec.stride_on,
+                    )
+                )
                 cin = cout
             self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
         self.num_stages = len(spec.depths)
@@ -211,8 +235,12 @@ class ResNet(Classifier):
 
     def se_blocks(self) -> dict[str, nn.Module]:
         """SE modules by the paper's names: ``SE_<stage>_<block>`` (Sec. 7.2: SE_2_3 ... SE_5_3)."""
-        return {f"SE_{i + 2}_{b + 1}": blk.se for i, stage in enumerate(self.stages())
-                for b, blk in enumerate(stage) if isinstance(blk.se, SqueezeExcitation)}
+        return {
+            f"SE_{i + 2}_{b + 1}": blk.se
+            for i, stage in enumerate(self.stages())
+            for b, blk in enumerate(stage)
+            if isinstance(blk.se, SqueezeExcitation)
+        }
 
 
 # ---- the table ---------------------------------------------------------------------------------------
@@ -228,15 +256,28 @@ SPECS: dict[str, ResNetSpec] = {
     "resnext50_32x4d": ResNetSpec("bottleneck", (3, 4, 6, 3), _IMAGENET, _X32, groups=32, stride_on="3x3"),
     "resnext101_32x4d": ResNetSpec("bottleneck", (3, 4, 23, 3), _IMAGENET, _X32, groups=32, stride_on="3x3"),
     # SENet-154 without SE: ResNeXt-152 64x4d with SENet-154's stem, half-width 1x1s and 3x3 projections.
-    "resnext154_64x4d": ResNetSpec("bottleneck", (3, 8, 36, 3), _IMAGENET, (256, 512, 1024, 2048), _X32,
-                                   groups=64, stem="deep", stem_width=128, stride_on="3x3", down_kernel=3,
-                                   dropout=0.2),
+    "resnext154_64x4d": ResNetSpec(
+        "bottleneck",
+        (3, 8, 36, 3),
+        _IMAGENET,
+        (256, 512, 1024, 2048),
+        _X32,
+        groups=64,
+        stem="deep",
+        stem_width=128,
+        stride_on="3x3",
+        down_kernel=3,
+        dropout=0.2,
+    ),
 }
-SPECS.update({
-    f"resnet{d}_cifar": ResNetSpec("basic", ((d - 2) // 6,) * 3, (16, 32, 64), stem="cifar", stem_width=16,
-                                   shortcut="pad")
-    for d in (20, 32, 44, 56, 110)
-})
+SPECS.update(
+    {
+        f"resnet{d}_cifar": ResNetSpec(
+            "basic", ((d - 2) // 6,) * 3, (16, 32, 64), stem="cifar", stem_width=16, shortcut="pad"
+        )
+        for d in (20, 32, 44, 56, 110)
+    }
+)
 SE_NAMES = {name: ("senet154" if name == "resnext154_64x4d" else f"se_{name}") for name in SPECS}
 
 
@@ -250,9 +291,18 @@ def _plain(spec):
 def _se(spec):
     defaults = SEConfig()
 
-    def build(num_classes=1000, layout="official", reduction=defaults.reduction, squeeze=defaults.squeeze,
-              excitation=defaults.excitation, bias=defaults.bias, placement=defaults.placement,
-              stages=defaults.stages, drop_rate=None, in_chans=3):
+    def build(
+        num_classes=1000,
+        layout="official",
+        reduction=defaults.reduction,
+        squeeze=defaults.squeeze,
+        excitation=defaults.excitation,
+        bias=defaults.bias,
+        placement=defaults.placement,
+        stages=defaults.stages,
+        drop_rate=None,
+        in_chans=3,
+    ):
         se = SEConfig(reduction, squeeze, excitation, bias, placement, stages)
         return ResNet(spec, num_classes, se, layout, drop_rate, in_chans)
 
