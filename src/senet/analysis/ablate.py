@@ -234,9 +234,12 @@ def _r(v):
 
 
 def _notes(note, model, data, recipe, epochs, se_bias, se_model) -> list[str]:
-    length = f"{epochs} epochs" if epochs else "the recipe's epochs"
+    from ..recipes import default_recipe, get_recipe
+
+    recipe = recipe or default_recipe(data)
+    epochs = epochs or get_recipe(recipe).epochs
     lines = [
-        f"Model {model} on {data} (recipe {recipe or 'the data default'}, {length}), "
+        f"Model {model} on {data} (recipe {recipe}, {epochs} epochs), "
         f"SE biases {'on' if se_bias else 'off (as the TPAMI ablations)'}. Errors are top-1/top-5 % on "
         "the validation split; params for this data's classes, GFLOPs (multiply-adds) at the model's "
         "native resolution, by `senet.complexity`."
