@@ -25,3 +25,5 @@ run resnet50_tvlayout_eager "resnet50[layout=torchvision],se_resnet50[layout=tor
 # senet.optimize_for_inference (BN folded) on every model, timm's included
 run resnet50_optimized "resnet50,se_resnet50,timm:legacy_seresnet50" --optimize
 run resnet50_channels_last "resnet50,se_resnet50,timm:legacy_seresnet50" --channels-last
+# torch.compile (Inductor) on the CPU
+run resnet50_compiled "resnet50,se_resnet50" --compile

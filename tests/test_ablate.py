@@ -90,7 +90,6 @@ def test_interrupted_variant_is_never_marked_finished(tmp_path):
     assert "| plain | - | - |" in (tmp_path / "table_16.md").read_text()
 
 
-@pytest.mark.slow
 def test_table_13_on_digits_then_resume_of_an_interrupted_study(tmp_path, capsys):
     out = tmp_path / "t13"
     with pytest.raises(SenetError, match="stopped at"):
