@@ -59,6 +59,9 @@ def test_truncated_and_foreign_files_are_refused(tmp_path):
     torch.save({"w": torch.ones(2)}, tmp_path / "plain.pt")
     with pytest.raises(CheckpointError, match="not a senet training checkpoint"):
         ckpt.load(tmp_path / "plain.pt")
+    (tmp_path / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n" * 20)  # the unpickler trips on it
+    with pytest.raises(CheckpointError, match="not a PyTorch checkpoint"):
+        ckpt.load(tmp_path / "passwd")
 
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):

@@ -114,3 +114,12 @@ def test_imagefolder_protocol_ten_crop_and_skipped_images(tmp_path):
         model, data=f"imagefolder:{tmp_path}", resize=36, crop=32, ten_crop=True, workers=0, device="cpu"
     )
     assert t["num_images"] == 3 and 0 <= t["top1_error"] <= 100
+
+
+def test_eval_of_a_file_that_is_no_checkpoint_is_one_line(tmp_path, capsys):
+    bogus = tmp_path / "notes.pt"
+    bogus.write_text("root:x:0:0:root:/root:/bin/bash\n" * 20)
+    args = ["eval", "--model", "resnet20_cifar", "--checkpoint", str(bogus), "--data", "synthetic"]
+    assert main([*args, "--workers", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not a PyTorch checkpoint" in err and "Traceback" not in err and len(err.splitlines()) == 1

@@ -98,7 +98,9 @@ def test_malicious_pickle_is_refused_without_running_it(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "content", [b"", b"not a checkpoint at all", None], ids=["empty", "text", "truncated"]
+    "content",
+    [b"", b"not a checkpoint at all", b"root:x:0:0:root:/root:/bin/bash\n" * 20, None],
+    ids=["empty", "text", "passwd", "truncated"],
 )
 @pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
 def test_bad_files_raise_checkpoint_errors(tmp_path, content, suffix):

@@ -67,22 +67,34 @@ def write_json(obj, path: Path) -> Path:
     return atomic_write(path, write)
 
 
+def torch_load_safely(path: Path):
+    """``torch.load(weights_only=True)``: tensors, numbers, strings and containers only, never code.
+
+    A pickle holding any other object is refused without being unpickled; a file that is no checkpoint
+    at all (text, truncated, random bytes: the unpickler then fails in many ways) is one clear error.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(
+            f"{path}: refused to load: the file holds pickled objects other than tensors ({first}); "
+            "it was not unpickled. Re-save its state_dict, or convert it to safetensors"
+        ) from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
+        raise CheckpointError(
+            f"{path}: not a PyTorch checkpoint, or truncated ({type(e).__name__}: {e})"
+        ) from None
+    except Exception as e:  # garbage makes the restricted unpickler fail with IndexError, KeyError, ...
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint ({type(e).__name__})") from None
+
+
 def load(path: str | os.PathLike) -> dict:
     """A full training state, read with ``weights_only=True``; a pickle with code is refused, not run."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise CheckpointError(
-            f"{path}: refused: it holds pickled objects other than tensors ({first}); it was not unpickled"
-        ) from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
-        raise CheckpointError(
-            f"{path}: not a PyTorch checkpoint, or truncated ({type(e).__name__})"
-        ) from None
+    state = torch_load_safely(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT or "model" not in state:
         raise CheckpointError(
             f"{path}: not a senet training checkpoint (for weights only, use "

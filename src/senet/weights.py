@@ -10,15 +10,14 @@ Nothing is ever unpickled: ``.safetensors`` files are read by safetensors and ev
 from __future__ import annotations
 
 import os
-import pickle
 import tempfile
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .checkpoint import torch_load_safely
 from .errors import CheckpointError
 
 _WRAPPERS = ("model", "state_dict", "model_state", "model_state_dict", "module")
@@ -43,23 +42,8 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         except (SafetensorError, OSError, ValueError) as e:
             raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from None
     else:
-        obj = _torch_load(path)
+        obj = torch_load_safely(path)
     return _unwrap(obj, path)
-
-
-def _torch_load(path: Path):
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(
-            f"{path}: refused to load: the file holds pickled objects other than tensors ({first}); "
-            "it was not unpickled. Re-save its state_dict, or convert it to safetensors"
-        ) from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
-        raise CheckpointError(
-            f"{path}: not a PyTorch checkpoint, or truncated ({type(e).__name__}: {e})"
-        ) from None
 
 
 def _unwrap(obj, path) -> dict[str, torch.Tensor]:
