@@ -139,6 +139,10 @@ def test_equal_variants_share_one_run_directory():
             "has no SE blocks; use its SE twin se_resnet20_cifar",
         ),
         (["--table", "16", "--data", "mnist"], "unknown data 'mnist'"),
+        (
+            ["--table", "14", "--model", "se_mobilenet"],
+            r"Table 14 does not apply to se_mobilenet: .*placement.*allowed options",
+        ),
     ],
 )
 def test_bad_input_is_one_line_naming_what_is_allowed(args, match, tmp_path, capsys):

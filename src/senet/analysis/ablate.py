@@ -62,14 +62,7 @@ def ablate(
         studies.append((n, runs, note))
     num_classes = _num_classes(data)
     for n, runs, _ in studies:  # every knob checked (and counted) before anything trains
-        for r in runs:
-            try:
-                r.update(_count(r["model"], r["options"], num_classes))
-            except SenetError as e:
-                others = ",".join(x["variant"] for x in runs if x is not r)
-                raise SenetError(
-                    f"Table {n}, variant {r['variant']}: {e}. Leave it out with --table {n} --only {others}"
-                ) from None
+        _check_variants(n, runs, se_model, num_classes)
     out = Path(out)
     stopped = _train_all([r for _, runs, _ in studies for r in runs], out, data, recipe, epochs, options)
     result = {}
@@ -96,6 +89,26 @@ def _models(model: str) -> tuple[str, str, tuple[int, ...]]:
     with torch.device("meta"):
         stages = se_stages(create_model(model))
     return model, info.twin, tuple(stages)
+
+
+def _check_variants(n: int, runs: list[dict], se_model: str, num_classes: int) -> None:
+    """Count every variant; one that the model cannot build fails the study with the fix in one line."""
+    failed = {}
+    for r in runs:
+        try:
+            r.update(_count(r["model"], r["options"], num_classes))
+        except SenetError as e:
+            failed[r["variant"]] = e
+    if not failed:
+        return
+    label, error = next(iter(failed.items()))
+    fits = [r for r in runs if r["variant"] not in failed]
+    if not any(r["model"] == se_model for r in fits):  # no SE variant fits: the knob itself is missing
+        raise SenetError(f"Table {n} does not apply to {se_model}: {error}")
+    raise SenetError(
+        f"Table {n}, variant {label}: {error}. Leave it out with --table {n} "
+        f"--only {','.join(r['variant'] for r in fits)}"
+    )
 
 
 def _plan(v: T.Variant, se_model: str, plain_model: str, se_bias: bool) -> dict:
