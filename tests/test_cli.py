@@ -49,7 +49,7 @@ def test_user_errors_are_one_line_exit_2(capsys, argv, message):
 
 def test_convert_cadene_keys_to_safetensors(tmp_path, capsys):
     timm = pytest.importorskip("timm")
-    torch.save(timm.create_model("legacy_seresnet18").state_dict(), tmp_path / "cadene.pth")
+    torch.save(timm.create_model("legacy_seresnext50_32x4d").state_dict(), tmp_path / "cadene.pth")
     assert (
         main(
             [
@@ -57,13 +57,13 @@ def test_convert_cadene_keys_to_safetensors(tmp_path, capsys):
                 str(tmp_path / "cadene.pth"),
                 str(tmp_path / "w.safetensors"),
                 "--model",
-                "se_resnet18",
+                "se_resnext50_32x4d",
             ]
         )
         == 0
     )
-    model = create_model("se_resnet18", checkpoint=tmp_path / "w.safetensors")
-    assert model.layer1[0].se.fc1.weight.shape == (4, 64, 1, 1)
+    model = create_model("se_resnext50_32x4d", checkpoint=tmp_path / "w.safetensors")
+    assert model.layer1[0].se.fc1.weight.shape == (16, 256, 1, 1)
 
 
 def test_list_and_python_dash_m():

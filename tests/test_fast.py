@@ -276,3 +276,23 @@ def test_cuda_model_parity_and_cuda_graph():
         static_x.copy_(torch.randn_like(x))
         graph.replay()
         _close(static_y, plain(static_x))
+
+
+def test_a_hooked_se_under_no_grad_records_its_own_output():
+    """The unfused path must not add the shortcut into the tensor an SE hook holds."""
+    model = _tiny("bottleneck").eval()
+    block = model.layer1[0]
+    seen = []
+    block.se.register_forward_hook(lambda m, i, o: seen.append((o, o.clone())))
+    with torch.no_grad():
+        model(torch.randn(1, 3, 16, 16))
+    held, copy_at_call = seen[0]
+    assert torch.equal(held, copy_at_call)
+
+
+def test_backward_hooks_on_se_fire():
+    model = _tiny("basic").train()
+    fired = []
+    model.layer1[0].se.register_full_backward_hook(lambda *a: fired.append(1))
+    model(torch.randn(2, 3, 16, 16)).sum().backward()
+    assert fired

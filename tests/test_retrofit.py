@@ -144,3 +144,10 @@ def test_bad_options_leave_the_model_unchanged(options, match):
     with pytest.raises(SenetError, match=match):
         add_se(model, **options)
     assert count_params(model) == before and type(model.layer1[0]).__name__ == "BasicBlock"
+
+
+def test_add_se_follows_the_models_dtype():
+    import torchvision
+
+    model = senet.add_se(torchvision.models.resnet18().to(torch.float64)).eval()
+    assert model(torch.randn(1, 3, 32, 32, dtype=torch.float64)).dtype == torch.float64

@@ -139,3 +139,21 @@ def test_options_together_class_balanced_accumulation_bf16_channels_last(tmp_pat
     }  # the ablation recipe: no SE biases
     cfg = json.loads((tmp_path / "opts" / "config.json").read_text())["config"]
     assert (cfg["micro_batch"], cfg["label_smoothing"], cfg["class_balanced"]) == (16, 0.1, True)
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:x"])
+def test_a_bad_device_is_one_line(device, tmp_path, capsys):
+    from senet.cli import main
+
+    args = ["train", "--model", "resnet20_cifar", "--data", "synthetic", "--device", device]
+    assert main([*args, "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "device" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only message")
+def test_cuda_without_cuda_says_so(tmp_path):
+    from senet.distributed import DistEnv, device_for
+
+    with pytest.raises(SenetError, match="CUDA is not available"):
+        device_for(DistEnv(), "cuda")

@@ -159,3 +159,22 @@ def test_torchvision_resnet_loads_into_the_torchvision_layout(tmp_path):
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(model(x), ref(x), rtol=1e-5, atol=1e-5)
+
+
+def test_legacy_basic_block_weights_are_refused(tmp_path):
+    """timm/Cadene legacy SE-ResNet-18/34 add a ReLU after bn2: same keys, another function."""
+    path = tmp_path / "legacy18.pth"
+    torch.save(timm.create_model("legacy_seresnet18").state_dict(), path)
+    with pytest.raises(CheckpointError, match="extra ReLU after bn2"):
+        create_model("se_resnet18", checkpoint=path)
+
+
+def test_checkpoints_without_num_batches_tracked_load(tmp_path):
+    """Files older than PyTorch 0.4.1 (Cadene's originals) have no BN batch counters."""
+    ref = _randomise_bn(timm.create_model("legacy_seresnet50")).eval()
+    sd = {k: v for k, v in ref.state_dict().items() if not k.endswith("num_batches_tracked")}
+    torch.save(sd, tmp_path / "old.pth")
+    model = create_model("se_resnet50", checkpoint=tmp_path / "old.pth").eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), ref(x), rtol=1e-5, atol=1e-5)

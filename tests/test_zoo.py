@@ -245,3 +245,16 @@ def test_shufflenet_se_on_the_branch_of_stride2_units():
         blocks = create_model("se_shufflenet_g3").se_blocks()
     assert (blocks["SE_2_1"].fc1.in_channels, blocks["SE_2_1"].fc1.out_channels) == (216, 13)
     assert blocks["SE_3_1"].fc1.in_channels == 240 and blocks["SE_3_2"].fc1.in_channels == 480
+
+
+@pytest.mark.parametrize("name", ["se_resnet164_cifar", "se_wrn16_8", "se_shake_shake26_2x96d"])
+def test_se_pre_scales_the_branch_input_not_the_shortcut(name):
+    """SE-PRE (Fig. 5c): with the branch's convs zeroed, an identity unit passes its input unchanged."""
+    model = create_model(name, placement="pre").eval()
+    unit = next(m for m in model.modules() if getattr(m, "placement", None) == "pre" and m.shortcut is None)
+    for m in unit.modules():
+        if isinstance(m, torch.nn.Conv2d) and not any(m is c for c in unit.se.modules()):
+            torch.nn.init.zeros_(m.weight)
+    x = torch.randn(2, unit.se.channels, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(unit(x), x)

@@ -42,9 +42,14 @@ def detect() -> DistEnv:
 def device_for(env: DistEnv, requested: str | None) -> torch.device:
     """cuda:LOCAL_RANK under torchrun on GPUs, else the requested device (default: cuda if available)."""
     name = requested or ("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and env.enabled:
+    if name == "cuda":  # one GPU per process: this rank's (cuda:0 without torchrun)
         name = f"cuda:{env.local_rank}"
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise SenetError(f"unknown device {name!r}; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SenetError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu")
     if device.type == "cuda":
         torch.cuda.set_device(device)
     return device

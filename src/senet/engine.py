@@ -128,6 +128,7 @@ def train_one_epoch(s: S.Session) -> torch.Tensor | None:
         limit = s.config.max_steps is not None and s.global_step >= s.config.max_steps
         if distributed.any_rank(s.stop_requested or limit, s.device):  # SIGTERM/SIGINT or --max-steps
             bar.close()
+            _check_finite(s, sums)  # never save a diverged state over the last good checkpoint
             s.epoch_sums = sums.cpu()
             return None
         for micro in range(accum):

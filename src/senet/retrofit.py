@@ -112,7 +112,8 @@ def add_se(model: nn.Module, reduction: int = 16, **se_options) -> nn.Module:
     # Build every SE block first (a bad reduction fails here), then attach: nothing changes on error.
     chosen = [(m, k) for n, m, k in blocks if cfg.stages is None or cfg.in_stage(_stage(n))]
     ref = next(model.parameters(), None)
-    new = [cfg.block(_channels(m)).to(ref.device if ref is not None else "cpu") for m, _ in chosen]
+    where = dict(device=ref.device, dtype=ref.dtype) if ref is not None else {}
+    new = [cfg.block(_channels(m)).to(**where) for m, _ in chosen]
     for (m, kind), se in zip(chosen, new):
         m.se = se
         if kind == "torchvision":

@@ -91,9 +91,17 @@ def convert_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torc
 def load_weights(model: nn.Module, checkpoint, strict: bool = True) -> nn.Module:
     """Load ``checkpoint`` (a path or a state_dict) into ``model``; mismatches are named, not guessed."""
     sd = checkpoint if isinstance(checkpoint, Mapping) else load_state_dict_file(checkpoint)
+    if detect_style(sd) == "cadene" and not any(".conv3." in k for k in sd):
+        # Same keys and shapes as ours, another function: a silent load would give wrong logits.
+        raise CheckpointError(
+            "Cadene/timm legacy SE-ResNet-18/34 weights are not supported: their basic block has an "
+            "extra ReLU after bn2, so they compute another function than senet's se_resnet18/34"
+        )
     sd = convert_state_dict(sd)
     own = model.state_dict()
-    missing = [k for k in own if k not in sd]
+    # BN's num_batches_tracked (PyTorch >= 0.4.1) is absent from older files, e.g. Cadene's 2017 weights;
+    # torch itself loads them, keeping the model's counter.
+    missing = [k for k in own if k not in sd and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in sd if k not in own]
     shapes = [
         f"{k}: file {tuple(sd[k].shape)} vs model {tuple(v.shape)}"

@@ -30,7 +30,8 @@ class SEResidual(nn.Module):
     se: nn.Module | None  # set by set_se (a class default would shadow the registered module)
     placement: str = "standard"
 
-    def residual(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def residual(self, x: torch.Tensor, pre_se=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(branch output, shortcut); ``pre_se`` (SE-PRE) scales the branch's input only, not the shortcut."""
         raise NotImplementedError
 
     def set_se(self, se: SEConfig | None, cin: int, cout: int) -> None:
@@ -39,9 +40,7 @@ class SEResidual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         se, where = self.se, self.placement
-        if se is not None and where == "pre":
-            x = se(x)
-        out, shortcut = self.residual(x)
+        out, shortcut = self.residual(x, se if where == "pre" else None)
         if se is not None and where == "standard":
             out = se(out)
         elif se is not None and where == "identity":
@@ -76,9 +75,10 @@ class PreActBlock(SEResidual):
         self.shortcut = nn.Conv2d(cin, cout, 1, stride, bias=False) if (stride != 1 or cin != cout) else None
         self.set_se(se, cin, cout)
 
-    def residual(self, x):
+    def residual(self, x, pre_se=None):
         pre = self.preact(x)
-        return self.branch(pre), (x if self.shortcut is None else self.shortcut(pre))
+        branch_in = pre if pre_se is None else pre_se(pre)  # the branch proper starts after BN-ReLU
+        return self.branch(branch_in), (x if self.shortcut is None else self.shortcut(pre))
 
 
 @dataclass(frozen=True)

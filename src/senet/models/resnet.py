@@ -84,8 +84,10 @@ class ResidualBlock(nn.Module):
             out = se(out)
         elif se is not None and where == "identity":
             shortcut = se(shortcut)
-        # Without autograd, reuse out's memory (a fresh tensor of this block) as timm does: no allocation.
-        out = self.relu(out.add_(shortcut) if not torch.is_grad_enabled() else out + shortcut)
+        # Without autograd, reuse out's memory (a fresh tensor of this block) as timm does: no allocation;
+        # not when an SE hook may hold on to ``out`` (the unfused path is taken exactly then).
+        inplace = not torch.is_grad_enabled() and (se is None or _fusable(se, self.relu))
+        out = self.relu(out.add_(shortcut) if inplace else out + shortcut)
         if se is not None and where == "post":
             out = se(out)
         return out
@@ -101,7 +103,19 @@ def _fusable(se: nn.Module, relu: nn.Module) -> bool:
     return (
         type(se) is SqueezeExcitation
         and type(relu) is nn.ReLU
-        and not (se._forward_hooks or se._forward_pre_hooks)
+        and not (se._forward_hooks or se._forward_pre_hooks or se._backward_hooks or se._backward_pre_hooks)
+        and not _global_module_hooks()
+    )
+
+
+def _global_module_hooks() -> bool:
+    """Hooks registered for every module (``nn.modules.module.register_module_forward_hook`` and kin)."""
+    m = nn.modules.module
+    return bool(
+        m._global_forward_hooks
+        or m._global_forward_pre_hooks
+        or m._global_backward_hooks
+        or m._global_backward_pre_hooks
     )
 
 

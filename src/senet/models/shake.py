@@ -83,8 +83,9 @@ class ShakeBlock(SEResidual):
             *relu_conv_bn(mid, cout, 1),
         )
 
-    def residual(self, x):
-        out = shake(self.branch1(x), self.branch2(x), self.mode, self.training)
+    def residual(self, x, pre_se=None):
+        b = x if pre_se is None else pre_se(x)
+        out = shake(self.branch1(b), self.branch2(b), self.mode, self.training)
         return out, (x if self.shortcut is None else self.shortcut(x))
 
 
