@@ -114,6 +114,11 @@ def test_imagefolder_protocol_ten_crop_and_skipped_images(tmp_path):
         model, data=f"imagefolder:{tmp_path}", resize=36, crop=32, ten_crop=True, workers=0, device="cpu"
     )
     assert t["num_images"] == 3 and 0 <= t["top1_error"] <= 100
+    # a batch whose every image is unreadable is skipped and counted, not fed to the model
+    b = evaluate(
+        model, data=f"imagefolder:{tmp_path}", resize=36, crop=32, batch_size=1, workers=0, device="cpu"
+    )
+    assert (b["num_images"], b["skipped"]) == (3, 1)
 
 
 def test_eval_of_a_file_that_is_no_checkpoint_is_one_line(tmp_path, capsys):
@@ -123,3 +128,14 @@ def test_eval_of_a_file_that_is_no_checkpoint_is_one_line(tmp_path, capsys):
     assert main([*args, "--workers", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert "not a PyTorch checkpoint" in err and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_worker_errors_print_as_one_line():
+    from senet.cli import _one_line
+
+    wrapped = (
+        "Caught DataError in DataLoader worker process 0.\nOriginal Traceback (most recent call last):\n"
+        '  File "x.py", line 1, in f\nsenet.errors.DataError: /d/b/1.jpg: unreadable image\n'
+    )
+    assert _one_line(wrapped) == "/d/b/1.jpg: unreadable image"
+    assert _one_line("plain message") == "plain message"

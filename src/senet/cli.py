@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except SenetError as e:
-        print(f"senet {args.verb}: error: {e}", file=sys.stderr)
+        print(f"senet {args.verb}: error: {_one_line(str(e))}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:
         print(f"senet {args.verb}: error: {e}", file=sys.stderr)
@@ -46,3 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"senet {args.verb}: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(message: str) -> str:
+    """An error raised in a DataLoader worker comes back with the worker's traceback around it
+    ("Caught DataError in DataLoader worker process 0. Original Traceback ..."): keep the error itself."""
+    if "Original Traceback" not in message:
+        return message
+    last = [line for line in message.strip().splitlines() if line.strip()][-1]
+    return last.split(": ", 1)[1] if ": " in last and last.split(": ", 1)[0].endswith("Error") else last

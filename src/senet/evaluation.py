@@ -35,6 +35,9 @@ def evaluate_loader(
     start = time.perf_counter()
     with torch.no_grad():
         for images, targets, skipped in loader:
+            if len(targets) == 0:  # every image of this batch was unreadable: counted, not evaluated
+                sums[3] += skipped
+                continue
             images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
             crops = images.shape[1] if images.ndim == 5 else 1  # ten-crop: average the crops' logits
             x = images.flatten(0, 1) if images.ndim == 5 else images
