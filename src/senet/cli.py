@@ -54,4 +54,5 @@ def _one_line(message: str) -> str:
     if "Original Traceback" not in message:
         return message
     last = [line for line in message.strip().splitlines() if line.strip()][-1]
-    return last.split(": ", 1)[1] if ": " in last and last.split(": ", 1)[0].endswith("Error") else last
+    kind, sep, text = last.partition(": ")  # "senet.errors.DataError: <message>"
+    return text if sep and kind.endswith("Error") else last

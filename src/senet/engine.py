@@ -83,9 +83,8 @@ def fit(s: S.Session) -> dict:
     """Epochs of training and evaluation; checkpoints after each; the summary at the end."""
     writer = None
     if s.env.is_main and s.config.tensorboard:
-        writer = S.tensorboard_writer_cls()(
-            str(s.out / "tensorboard"), purge_step=s.epoch + 1
-        )  # scalars are per epoch
+        # scalars are logged per epoch, so a resumed run purges what came after its last finished epoch
+        writer = S.tensorboard_writer_cls()(str(s.out / "tensorboard"), purge_step=s.epoch + 1)
     try:
         with S.stop_on_signals(s):
             while s.epoch < s.epochs:

@@ -74,7 +74,7 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.downsample is None else self.downsample(x)
-        se, where = self.se, self.placement
+        se, where, observed = self.se, self.placement, False
         if se is not None and where == "pre":
             x = se(x)
         out = self.branch(x)
@@ -82,11 +82,11 @@ class ResidualBlock(nn.Module):
             if _fusable(se, self.relu):  # relu(out * s + shortcut) in one step (senet.kernels), same function
                 return se.scale_add_relu(out, shortcut, inplace=not torch.is_grad_enabled())
             out = se(out)
+            observed = True  # a hook may hold on to se's output: no in-place addition into it
         elif se is not None and where == "identity":
             shortcut = se(shortcut)
-        # Without autograd, reuse out's memory (a fresh tensor of this block) as timm does: no allocation;
-        # not when an SE hook may hold on to ``out`` (the unfused path is taken exactly then).
-        inplace = not torch.is_grad_enabled() and (se is None or _fusable(se, self.relu))
+        # Without autograd, reuse out's memory (a fresh tensor of this block) as timm does: no allocation.
+        inplace = not torch.is_grad_enabled() and not observed
         out = self.relu(out.add_(shortcut) if inplace else out + shortcut)
         if se is not None and where == "post":
             out = se(out)
