@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a lent GPU should run, for a machine with PyTorch, Triton and timm preinstalled (no .venv):
 # the CUDA tests, a CUDA training run with exact resume, the kernel benchmark and benchmarks/gpu.sh.
-# Usage: benchmarks/gpu_session.sh LOGDIR [tests|bench-eager|bench-compiled|suite]...
+# Usage: benchmarks/gpu_session.sh LOGDIR [tests|profile|bench-eager|bench-compiled|suite]...
 # Results go to benchmarks/results/; logs to LOGDIR. A failing step is logged and the next one runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -46,8 +46,9 @@ for phase in "$@"; do
       step kernels python3 benchmarks/kernels_gpu.py benchmarks/results/gpu_kernels.json 30
       step cuda_train cuda_train
       step cuda_resume cuda_resume ;;
+    profile) step profile python3 benchmarks/profile_gpu.py benchmarks/results/gpu_profile_train.json 5 ;;
     bench-eager) step gpu_eager benchmarks/gpu.sh 128 30 eager ;;
-    bench-compiled) step gpu_compiled benchmarks/gpu.sh 128 30 compiled ;;
+    bench-compiled) step gpu_compiled timeout ${COMPILED_S:-600} benchmarks/gpu.sh 128 30 compiled ;;
     suite) step suite timeout ${SUITE_S:-240} python3 -m pytest -q -x -p no:cacheprovider --timeout 120 ;;
   esac
 done

@@ -29,6 +29,8 @@ ARGS = [
     "--deterministic",
     "--lr",
     "0.05",
+    "--device",
+    "cpu",  # gloo on CPU, also where a GPU is present (2 ranks need 2 GPUs)
 ]
 
 
@@ -67,6 +69,7 @@ def test_two_process_torchrun_matches_one_process(tmp_path):
             tensorboard=False,
             deterministic=True,
             lr=0.05,
+            device="cpu",
             out=str(tmp_path / "one"),
         )
     finally:

@@ -157,3 +157,14 @@ def test_cuda_without_cuda_says_so(tmp_path):
 
     with pytest.raises(SenetError, match="CUDA is not available"):
         device_for(DistEnv(), "cuda")
+
+
+def test_more_ranks_than_gpus_is_one_line(monkeypatch):
+    """torchrun --nproc_per_node 2 on a 1-GPU node: a clear refusal, not 'invalid device ordinal'."""
+    from senet.distributed import DistEnv, device_for
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda d: pytest.fail("set_device reached"))
+    with pytest.raises(SenetError, match="1 GPU.*--nproc_per_node 1"):
+        device_for(DistEnv(rank=1, local_rank=1, world_size=2), "cuda")

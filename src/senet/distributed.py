@@ -51,6 +51,12 @@ def device_for(env: DistEnv, requested: str | None) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SenetError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu")
     if device.type == "cuda":
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise SenetError(
+                f"device {name!r} asked for, but {count} GPU(s) are visible on this node; "
+                f"use torchrun --nproc_per_node {count} (one process per GPU) or --device cpu"
+            )
         torch.cuda.set_device(device)
     return device
 
