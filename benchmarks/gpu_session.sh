@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a lent GPU should run, for a machine with PyTorch, Triton and timm preinstalled (no .venv):
 # the CUDA tests, a CUDA training run with exact resume, the kernel benchmark and benchmarks/gpu.sh.
-# Usage: benchmarks/gpu_session.sh LOGDIR [tests|profile|bench-eager|bench-compiled|suite]...
+# Usage: benchmarks/gpu_session.sh LOGDIR [tests|profile|bench-eager|bench-compiled|infer-compiled|suite]...
 # Results go to benchmarks/results/; logs to LOGDIR. A failing step is logged and the next one runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +48,12 @@ for phase in "$@"; do
       step cuda_resume cuda_resume ;;
     profile) step profile python3 benchmarks/profile_gpu.py benchmarks/results/gpu_profile_train.json 5 ;;
     bench-eager) step gpu_eager benchmarks/gpu.sh 128 30 eager ;;
+    infer-compiled)  # the compiled inference table alone (the full compiled phase needs ~15 min on an H100)
+      step infer_compiled timeout ${COMPILED_S:-600} senet bench \
+        --models "resnet50[layout=torchvision],se_resnet50[layout=torchvision],timm:seresnet50" --mode infer \
+        --device cuda --amp bf16 --channels-last --batch-size 128 --size 224 --warmup 10 --iters 30 --compile \
+        --output benchmarks/results/gpu_resnet50_infer_compiled.json ;;
     bench-compiled) step gpu_compiled timeout ${COMPILED_S:-600} benchmarks/gpu.sh 128 30 compiled ;;
-    suite) step suite timeout ${SUITE_S:-240} python3 -m pytest -q -x -p no:cacheprovider --timeout 120 ;;
+    suite) step suite timeout ${SUITE_S:-240} python3 -m pytest -q -p no:cacheprovider --timeout 120 ;;
   esac
 done
