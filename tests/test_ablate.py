@@ -141,7 +141,8 @@ def test_equal_variants_share_one_run_directory():
         (["--table", "16", "--data", "mnist"], "unknown data 'mnist'"),
         (
             ["--table", "14", "--model", "se_mobilenet"],
-            r"Table 14 does not apply to se_mobilenet: .*placement.*allowed options",
+            r"Table 14, variant SE-PRE: placement='pre' is not allowed; choose one of 'standard'\. "
+            r"Leave it out with --table 14 --only SE$",
         ),
     ],
 )

@@ -114,7 +114,7 @@ def test_drop_stage_matches_complexity(study):
 def test_drop_stage_replaces_blocks_by_identity():
     model = create_model(MODEL, num_classes=10)
     assert pruning.drop_se_stage(model, 3) == ["SE_3_1", "SE_3_2", "SE_3_3"]
-    assert list(ex.se_blocks(model)) == [f"SE_{s}_{b}" for s in (2, 4) for b in (1, 2, 3)]
+    assert [b.name for b in model.se_blocks()] == [f"SE_{s}_{b}" for s in (2, 4) for b in (1, 2, 3)]
     with pytest.raises(SenetError, match=r"stages \[2, 4\]"):
         pruning.drop_se_stage(model, 3)
 

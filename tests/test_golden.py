@@ -21,7 +21,7 @@ GOLDEN = Path(__file__).parent / "golden" / "models.json"
 def fingerprint(name: str) -> dict:
     with torch.device("meta"):
         model = create_model(name)
-    keys = [f"{k}:{tuple(v.shape)}" for k, v in model.state_dict().items()]
+    keys = sorted(f"{k}:{tuple(v.shape)}" for k, v in model.state_dict().items())  # names matter, not order
     c = complexity(model)
     return {
         "params": c.params,

@@ -21,6 +21,45 @@ def test_forward_backward_every_parameter_gets_a_gradient(name):
     if info.se:
         assert any(isinstance(m, senet.SqueezeExcitation) for m in model.modules())
         assert any(p.grad.abs().sum() > 0 for n, p in model.named_parameters() if ".se." in n or "se_" in n)
+    _check_structure(model.eval(), x)
+
+
+def _check_structure(model, x):
+    """stem -> stages -> head, registered in the order they run, so torchvision's feature helpers and
+    torch.fx see the network as it is (issue: one way to declare a model)."""
+    from torchvision.models._utils import IntermediateLayerGetter
+
+    children = [n for n, _ in model.named_children()]
+    features = [n for n, _ in model.named_children() if n not in ("global_pool", "pre_logits", "drop", "fc")]
+    assert children[-1] == "fc" and children[: len(features)] == features  # the head comes last
+    calls, outputs = [], {}
+
+    def record(name):
+        def hook(module, inputs, output):
+            calls.append(name)
+            outputs.setdefault(name, output)
+
+        return hook
+
+    hooks = [getattr(model, n).register_forward_hook(record(n)) for n in children]
+    with torch.no_grad():
+        logits = model(x)
+    for h in hooks:
+        h.remove()
+    assert list(dict.fromkeys(calls)) == children  # each child first runs in registration order
+    # Every child of the stem and the stages, one after the other, is the network up to there.
+    getter = IntermediateLayerGetter(model, {n: n for n in features})
+    with torch.no_grad():
+        got = getter(x)
+    for n in features:
+        torch.testing.assert_close(got[n], outputs[n], msg=n)
+    last = model.stages()[-1][1]
+    if isinstance(last, torch.nn.Module):  # the last stage's own map (all but BN-Inception's grids)
+        name = next(n for n, m in model.named_children() if m is last)
+        torch.testing.assert_close(IntermediateLayerGetter(model, {name: "out"})(x)["out"], outputs[name])
+    traced = torch.fx.symbolic_trace(model)
+    with torch.no_grad():
+        torch.testing.assert_close(traced(x), logits)
 
 
 def test_registry_has_every_resnet_family_model():
@@ -71,11 +110,11 @@ def test_official_layout_structure():
     assert x.layer2[0].conv1.stride == (1, 1) and x.layer2[0].conv2.stride == (2, 2)
     assert t.layer2[0].conv1.stride == (1, 1) and t.layer2[0].conv2.stride == (2, 2)
     assert m.maxpool.ceil_mode and m.maxpool.padding == 0 and t.maxpool.padding == 1
-    se_convs = {id(c) for blk in m.se_blocks().values() for c in blk.modules()}
+    se_convs = {id(c) for blk in m.se_blocks() for c in blk.module.modules()}
     assert all(
         c.bias is None for c in m.modules() if isinstance(c, torch.nn.Conv2d) and id(c) not in se_convs
     )
-    assert all(blk.fc1.bias is not None for blk in m.se_blocks().values())
+    assert all(blk.fc1.bias is not None for blk in (b.module for b in m.se_blocks()))
     assert m.layer1[0].se.fc1.out_channels == 16 and m.layer4[0].se.fc1.out_channels == 128
     # SENet-154: deep stem, half-width first 1x1, 3x3 projections from stage 3, dropout 0.2
     assert s.conv3.out_channels == 128 and s.layer1[0].conv1.out_channels == 128
@@ -103,7 +142,7 @@ def test_layer_counts_match_the_paper():
 def test_se_blocks_paper_names():
     with torch.device("meta"):
         m = create_model("se_resnet50")
-    names = list(m.se_blocks())
+    names = [b.name for b in m.se_blocks()]
     assert names[:3] == ["SE_2_1", "SE_2_2", "SE_2_3"] and names[-1] == "SE_5_3" and len(names) == 16
 
 
@@ -124,7 +163,7 @@ def test_placements_run_and_put_se_where_the_paper_says(placement, name):
 
 def test_stages_knob():
     m = create_model("se_resnet20_cifar", stages=(3,))
-    assert [n.split("_")[1] for n in m.se_blocks()] == ["3"] * 3
+    assert [b.stage for b in m.se_blocks()] == [3] * 3
     with pytest.raises(SenetError, match=r"this model's stages are \(2, 3, 4\)"):
         create_model("se_resnet20_cifar", stages=(5,))
 
@@ -167,3 +206,21 @@ def test_timm_conventions():
     cfg = model.default_cfg
     assert cfg["input_size"] == (3, 32, 32) and cfg["num_classes"] == 5 and len(cfg["mean"]) == 3
     assert model_info("se_resnet50").input_size == (3, 224, 224)
+
+
+def test_models_read_no_private_torch_attributes():
+    """The model code uses torch's public API only (no hook dictionaries, no torch._ internals)."""
+    import re
+    from pathlib import Path
+
+    private = re.compile(
+        r"\b(torch|nn|F|fx)(\.\w+)*\._[a-z]\w*|\._(forward|backward)\w*_hooks|\._(modules|parameters|buffers)\b"
+    )
+    src = Path(senet.__file__).parent / "models"
+    hits = [
+        f"{p.name}:{i}: {line.strip()}"
+        for p in sorted(src.glob("*.py"))
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if private.search(line)
+    ]
+    assert not hits, hits

@@ -53,9 +53,9 @@ def _forward_backward(name):
 @pytest.mark.parametrize("name", [n for n in ZOO.values() if n not in HEAVY])
 def test_forward_backward_every_parameter_gets_gradient(name):
     model = _forward_backward(name)
-    blocks = model.se_blocks()
-    assert blocks and any(b.fc1.weight.grad.abs().sum() > 0 for b in blocks.values())
-    assert all(isinstance(b, senet.SqueezeExcitation) for b in blocks.values())
+    blocks = [b.module for b in model.se_blocks()]
+    assert blocks and any(b.fc1.weight.grad.abs().sum() > 0 for b in blocks)
+    assert all(isinstance(b, senet.SqueezeExcitation) for b in blocks)
 
 
 @pytest.mark.slow
@@ -88,15 +88,15 @@ def test_min_input_size_is_tight():
 )
 def test_se_block_names(name, n, first, last):
     with torch.device("meta"):
-        blocks = create_model(name).se_blocks()
-    assert len(blocks) == n and list(blocks)[0] == first and list(blocks)[-1] == last
+        blocks = [b.name for b in create_model(name).se_blocks()]
+    assert len(blocks) == n and blocks[0] == first and blocks[-1] == last
 
 
 def test_se_bn_inception_hidden_sizes_match_the_prototxt():
     """PAPER.md section 2: (down, up) sizes of the official SE-BN-Inception."""
     with torch.device("meta"):
         blocks = create_model("se_bn_inception").se_blocks()
-    sizes = [(b.fc1.out_channels, b.fc1.in_channels) for b in blocks.values()]
+    sizes = [(b.module.fc1.out_channels, b.module.fc1.in_channels) for b in blocks]
     assert sizes == [
         (16, 256),
         (20, 320),
@@ -157,8 +157,8 @@ def test_inception_resnet_v2_counts_documented():
     # Table 2: +0.01 GFLOPs, which matches the SE FCs alone; the squeeze and scale add 2 ops per element.
     model = create_model("se_inception_resnet_v2")
     elements = []
-    for blk in model.se_blocks().values():
-        blk.register_forward_hook(lambda m, i, o: elements.append(i[0][0].numel()))
+    for blk in model.se_blocks():
+        blk.module.register_forward_hook(lambda m, i, o: elements.append(i[0][0].numel()))
     with torch.no_grad():
         model.eval()(torch.zeros(1, 3, 299, 299))
     assert 0.005 < se.gflops - plain.gflops - 2 * sum(elements) / 1e9 < 0.015
@@ -220,8 +220,8 @@ def test_cifar_placements(placement):
 @pytest.mark.parametrize(
     "name, options, match",
     [
-        ("se_mobilenet", {"placement": "pre"}, "does not take"),
-        ("se_bn_inception", {"stages": (3,)}, "does not take"),
+        ("se_mobilenet", {"placement": "pre"}, "placement=.pre. is not allowed; choose one of .standard."),
+        ("se_bn_inception", {"stages": (3,)}, "stages= does not apply"),
         ("se_vgg16_bn", {"stages": (6,)}, "stages"),
         ("se_shufflenet_g3", {"reduction": 0}, "reduction"),
         ("se_resnet164_cifar", {"placement": "3x3"}, "placement"),
@@ -236,13 +236,17 @@ def test_bad_se_options(name, options, match):
 def test_stages_option_limits_se_blocks():
     with torch.device("meta"):
         blocks = create_model("se_vgg16_bn", stages=(5,)).se_blocks()
-    assert list(blocks) == ["SE_5_1", "SE_5_2", "SE_5_3"]
+    assert [(b.name, b.stage, b.index) for b in blocks] == [
+        ("SE_5_1", 5, 1),
+        ("SE_5_2", 5, 2),
+        ("SE_5_3", 5, 3),
+    ]
 
 
 def test_shufflenet_se_on_the_branch_of_stride2_units():
     """Stage 2's first branch has 216 channels: SE hidden width floor(216 / 16) = 13."""
     with torch.device("meta"):
-        blocks = create_model("se_shufflenet_g3").se_blocks()
+        blocks = {b.name: b.module for b in create_model("se_shufflenet_g3").se_blocks()}
     assert (blocks["SE_2_1"].fc1.in_channels, blocks["SE_2_1"].fc1.out_channels) == (216, 13)
     assert blocks["SE_3_1"].fc1.in_channels == 240 and blocks["SE_3_2"].fc1.in_channels == 480
 

@@ -1,20 +1,23 @@
-"""The Squeeze-and-Excitation block (Hu et al., Sec. 3, Eq. 2-4) and every variant the paper studies."""
+"""The Squeeze-and-Excitation block (Hu et al., Sec. 3, Eq. 2-4), its variants, and ``SEConfig``.
+
+``SqueezeExcitation`` is the block; ``SEConfig`` is the set of options every SE model takes (the paper's
+ablation knobs, Tables 10-16) with their checks. Nothing here knows about any network.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+
 import torch
-import torch.fx
 from torch import nn
 
 from .errors import SenetError
-from .kernels import global_avg_pool, scale_add_relu
-
-# Leaves for torch.fx tracing (senet.fast folds BN by tracing): their device dispatch is not traceable.
-torch.fx.wrap("global_avg_pool")
-torch.fx.wrap("scale_add_relu")
 
 SQUEEZES = ("avg", "max", "none")
 EXCITATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+# Where a residual network puts the block (Fig. 5, Table 14; "3x3": after the 3x3 conv, Table 15).
+PLACEMENTS = ("standard", "pre", "post", "identity", "3x3")
 
 
 def check_choice(option: str, value, allowed) -> None:
@@ -23,10 +26,14 @@ def check_choice(option: str, value, allowed) -> None:
         raise SenetError(f"{option}={value!r} is not allowed; choose one of {', '.join(map(repr, allowed))}")
 
 
+def _positive_int(option: str, value) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise SenetError(f"{option} must be a positive integer, got {value!r}")
+
+
 def se_hidden(channels: int, reduction: int) -> int:
     """C/r, the bottleneck width of the excitation (Eq. 3); r must divide C."""
-    if not isinstance(reduction, int) or isinstance(reduction, bool) or reduction < 1:
-        raise SenetError(f"reduction must be a positive integer, got {reduction!r}")
+    _positive_int("reduction", reduction)
     if channels % reduction:
         raise SenetError(
             f"reduction={reduction} does not fit {channels} channels (r must divide C; "
@@ -41,8 +48,10 @@ class SqueezeExcitation(nn.Module):
     - ``squeeze``: "avg" (Eq. 2, global average pooling), "max" (Table 11) or "none" (NoSqueeze, Table 16:
       no pooling, the FCs act per position as 1x1 convs and the gate is H x W x C).
     - ``excitation``: the gate sigma of Eq. 3, "sigmoid" (default), "tanh" or "relu" (Table 12).
-    - ``reduction``: r, the ratio of Eq. 3 (Table 10); ``bias``: FC biases (official models: yes,
-      the TPAMI ablations: no). Parameters: 2C^2/r, plus C/r + C with biases (Sec. 3.2).
+    - ``reduction``: r, the ratio of Eq. 3 (Table 10); ``hidden``: the bottleneck width C/r given directly
+      (torchvision's ``squeeze_channels``, timm's ``rd_channels``), for widths r does not divide.
+    - ``bias``: FC biases (official models: yes, the TPAMI ablations: no).
+    Parameters: 2 C hidden, plus hidden + C with biases (Sec. 3.2: 2C^2/r).
 
     The FCs are 1x1 convolutions named ``fc1``/``fc2``, the key names of the official, Cadene and timm
     weights, so every variant shares one state_dict layout.
@@ -55,12 +64,15 @@ class SqueezeExcitation(nn.Module):
         squeeze: str = "avg",
         excitation: str = "sigmoid",
         bias: bool = True,
+        hidden: int | None = None,
     ):
         super().__init__()
         check_choice("squeeze", squeeze, SQUEEZES)
         check_choice("excitation", excitation, tuple(EXCITATIONS))
-        hidden = se_hidden(channels, reduction)
-        self.channels, self.reduction, self.squeeze = channels, reduction, squeeze
+        if hidden is None:
+            hidden = se_hidden(channels, reduction)
+        _positive_int("hidden", hidden)
+        self.channels, self.reduction, self.hidden, self.squeeze = channels, reduction, hidden, squeeze
         self.fc1 = nn.Conv2d(channels, hidden, 1, bias=bias)
         self.relu = nn.ReLU(inplace=True)
         self.fc2 = nn.Conv2d(hidden, channels, 1, bias=bias)
@@ -69,7 +81,7 @@ class SqueezeExcitation(nn.Module):
     def pool(self, x: torch.Tensor) -> torch.Tensor:
         """The squeeze F_sq (Eq. 2): a 1x1 channel descriptor, or ``x`` itself for NoSqueeze."""
         if self.squeeze == "avg":
-            return global_avg_pool(x)  # x.mean((2, 3)); one Triton pass on CUDA
+            return x.mean((2, 3), keepdim=True)
         if self.squeeze == "max":
             return x.amax((2, 3), keepdim=True)
         return x
@@ -82,13 +94,79 @@ class SqueezeExcitation(nn.Module):
         """F_scale (Eq. 4): each channel of ``x`` times its excitation."""
         return x * self.gate(x)
 
-    def scale_add_relu(self, x: torch.Tensor, shortcut: torch.Tensor, inplace: bool = False) -> torch.Tensor:
-        """``relu(x * s + shortcut)``: Eq. 4, the residual addition and the ReLU of Fig. 3 as one fused step.
-
-        Computes what ``relu(se(x) + shortcut)`` does (to float32 round-off: one rounding instead of two),
-        with one pass over memory instead of three (``senet.kernels``). ``inplace`` reuses x's memory.
-        """
-        return scale_add_relu(x, self.gate(x), shortcut, inplace)
-
     def extra_repr(self) -> str:
-        return f"channels={self.channels}, reduction={self.reduction}, squeeze={self.squeeze!r}"
+        return f"channels={self.channels}, hidden={self.hidden}, squeeze={self.squeeze!r}"
+
+
+@dataclass(frozen=True)
+class SEConfig:
+    """The options every SE model takes (PAPER.md sections 2 and 7; DESIGN.md conventions).
+
+    ``reduction``, ``squeeze``, ``excitation``, ``bias``: the block's (Tables 10-12, 16); ``placement``:
+    where a residual unit puts it (Table 14; "3x3" Table 15); ``stages``: the paper stage numbers that get
+    SE blocks (Table 13; conv2_x = 2 ... conv5_x = 5 for ImageNet ResNets), None = every stage.
+    Build one from loose keyword values with :meth:`from_options`; a model checks it against what it
+    offers with :meth:`check`.
+    """
+
+    reduction: int = 16
+    squeeze: str = "avg"
+    excitation: str = "sigmoid"
+    bias: bool = True
+    placement: str = "standard"
+    stages: tuple[int, ...] | None = None
+
+    def __post_init__(self):
+        _positive_int("reduction", self.reduction)
+        check_choice("squeeze", self.squeeze, SQUEEZES)
+        check_choice("excitation", self.excitation, tuple(EXCITATIONS))
+        check_choice("placement", self.placement, PLACEMENTS)
+        if not isinstance(self.bias, bool):
+            raise SenetError(f"bias must be True or False, got {self.bias!r}")
+        s = self.stages
+        if s is not None and (not isinstance(s, tuple) or not s or list(s) != sorted(set(s))):
+            raise SenetError(
+                f"stages must be a sorted tuple of stage numbers such as (4,) or (2, 3), got {s!r}"
+            )
+
+    @classmethod
+    def options(cls) -> tuple[str, ...]:
+        """The option names, in order: the keyword arguments SE models take beside their own."""
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def from_options(cls, **options) -> SEConfig:
+        """An ``SEConfig`` from keyword values as users write them (``stages=4``, ``stages=[3, 2]``)."""
+        unknown = sorted(set(options) - set(cls.options()))
+        if unknown:
+            raise SenetError(f"unknown SE options {unknown}; allowed: {', '.join(cls.options())}")
+        stages = options.get("stages")
+        if stages is not None:
+            items = (stages,) if isinstance(stages, int) else stages
+            try:
+                ok = all(isinstance(i, int) and not isinstance(i, bool) for i in items)
+            except TypeError:  # not iterable
+                ok = False
+            if not ok:
+                raise SenetError(f"stages must be stage numbers such as 4 or (2, 3), got {stages!r}")
+            options["stages"] = tuple(sorted(set(items))) or ()
+        return cls(**options)
+
+    def check(self, placements: Iterable[str], stages: Iterable[int]) -> SEConfig:
+        """Refuse a placement or stages that the model does not offer; returns ``self``."""
+        check_choice("placement", self.placement, tuple(placements))
+        stages = tuple(stages)
+        if self.stages is not None:
+            if not stages:
+                raise SenetError("stages= does not apply: this model's SE blocks are not grouped in stages")
+            bad = [s for s in self.stages if s not in stages]
+            if bad:
+                raise SenetError(f"stages={self.stages!r}: this model's stages are {stages}")
+        return self
+
+    def block(self, channels: int, hidden: int | None = None) -> SqueezeExcitation:
+        """An SE block for ``channels`` (hidden width C/r unless given)."""
+        return SqueezeExcitation(channels, self.reduction, self.squeeze, self.excitation, self.bias, hidden)
+
+    def in_stage(self, stage) -> bool:
+        return self.stages is None or stage in self.stages

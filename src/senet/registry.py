@@ -1,27 +1,34 @@
-"""The model registry: ``register_model`` / ``create_model`` / ``list_models`` (torchvision ``_api.py`` style)."""
+"""The model registry: families of specs in, ``create_model`` / ``list_models`` / ``model_info`` out.
+
+A family is a builder plus what it offers (SE placements, its own options); each row of its table is
+registered twice by :func:`register_family`, as the plain network and as its SE twin (the paper compares
+every SE network with its twin). ``create_model`` turns the SE keyword options into one checked
+:class:`~senet.layers.SEConfig` and calls the builder (torchvision ``_api.py`` style: a dict, no magic).
+"""
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 from torch import nn
 
 from .errors import SenetError
+from .layers import SEConfig
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
 
 @dataclass(frozen=True)
 class ModelInfo:
     """Metadata per model (timm's ``pretrained_cfg`` fields): what the eval transform needs."""
 
-    name: str
-    family: str
+    name: str = ""
+    family: str = ""
     input_size: tuple[int, int, int] = (3, 224, 224)
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
@@ -31,26 +38,72 @@ class ModelInfo:
     se: bool = False
     twin: str | None = None  # the plain (or SE) twin the paper compares against
     min_input_size: int = 32  # the smallest square input the model runs at (tests use it)
-    extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "extra"}
-        d.update(self.extra)
-        return d
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-_MODELS: dict[str, tuple[Callable[..., nn.Module], ModelInfo]] = {}
+CIFAR_INFO = dict(input_size=(3, 32, 32), mean=CIFAR_MEAN, std=CIFAR_STD, crop_pct=1.0, num_classes=10)
 
 
-def register_model(name: str, builder: Callable[..., nn.Module], info: ModelInfo) -> None:
-    """Register ``builder(num_classes=..., **options)`` under ``name``; a second registration raises."""
-    if name in _MODELS:
-        raise RuntimeError(f"model {name!r} is registered twice")
-    _MODELS[name] = (builder, info)
+@dataclass(frozen=True)
+class Family:
+    """A family of networks: ``build(spec, num_classes, se, **options)`` and what it offers.
+
+    ``placements``: where its units can put the SE block (``SEConfig.placement``); ``options``: its own
+    keyword options with their defaults (e.g. ``layout`` for ResNets); ``info``: metadata shared by its
+    rows. A spec's ``stage_ids`` (if any) are the paper stage numbers that ``stages=`` may name.
+    """
+
+    name: str
+    build: Callable[..., nn.Module]
+    placements: tuple[str, ...] = ("standard",)
+    options: Mapping[str, object] = field(default_factory=lambda: {"drop_rate": None, "in_chans": 3})
+    info: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    family: Family
+    spec: object
+    info: ModelInfo
+
+
+_MODELS: dict[str, _Entry] = {}
+
+
+def register_family(
+    family: Family,
+    specs: Mapping[str, object],
+    se_names: Mapping[str, str] | None = None,
+    row_info: Mapping[str, Mapping] | None = None,
+) -> None:
+    """Register every row of ``specs`` as ``name`` (plain) and ``se_name`` (SE; ``se_<name>`` by default).
+
+    ``row_info`` adds metadata per row (e.g. another default class count); a name registered twice raises.
+    """
+    for name, spec in specs.items():
+        se_name = (se_names or {}).get(name, f"se_{name}")
+        info = ModelInfo(family=family.name, **{**family.info, **(row_info or {}).get(name, {})})
+        for this, twin, se in ((name, se_name, False), (se_name, name, True)):
+            if this in _MODELS:
+                raise RuntimeError(f"model {this!r} is registered twice")
+            _MODELS[this] = _Entry(family, spec, replace(info, name=this, twin=twin, se=se))
 
 
 def _ensure_loaded() -> None:
     from . import models  # noqa: F401  (importing the package registers every family)
+
+
+def _entry(name) -> _Entry:
+    _ensure_loaded()
+    if not isinstance(name, str):
+        raise SenetError(f"a model name must be a string, got {type(name).__name__}; see `senet list`")
+    if name not in _MODELS:
+        close = difflib.get_close_matches(name, _MODELS, n=5, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see `senet list`"
+        raise SenetError(f"unknown model {name!r}{hint}")
+    return _MODELS[name]
 
 
 def list_models(pattern: str = "*") -> list[str]:
@@ -61,40 +114,52 @@ def list_models(pattern: str = "*") -> list[str]:
 
 def model_info(name: str) -> ModelInfo:
     """The metadata of a registered model; unknown names fail with the closest matches."""
-    _ensure_loaded()
-    if name not in _MODELS:
-        close = difflib.get_close_matches(name, _MODELS, n=5, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; see `senet list`"
-        raise SenetError(f"unknown model {name!r}{hint}")
-    return _MODELS[name][1]
+    return _entry(name).info
+
+
+def model_options(name: str) -> dict[str, object]:
+    """The keyword options ``create_model(name, ...)`` takes, with their defaults."""
+    entry = _entry(name)
+    se = {f: getattr(SEConfig(), f) for f in SEConfig.options()} if entry.info.se else {}
+    return {**se, **entry.family.options}
+
+
+def se_config(name: str, **options) -> SEConfig | None:
+    """The checked :class:`SEConfig` that ``create_model(name, **options)`` builds (None for plain models)."""
+    entry = _entry(name)
+    se_options = {k: options[k] for k in SEConfig.options() if k in options}
+    if not entry.info.se:
+        if se_options:
+            raise SenetError(
+                f"{name} has no SE blocks, so {sorted(se_options)} do not apply; use {entry.info.twin}"
+            )
+        return None
+    stage_ids = getattr(entry.spec, "stage_ids", ())
+    return SEConfig.from_options(**se_options).check(entry.family.placements, stage_ids)
 
 
 def create_model(name: str, num_classes: int | None = None, checkpoint=None, **options) -> nn.Module:
     """Build a registered model, optionally loading ``checkpoint`` (a path to .pth/.pt/.safetensors).
 
-    ``options`` are the model's keyword arguments, e.g. the SE knobs of the paper's ablations
-    (``reduction``, ``squeeze``, ``excitation``, ``bias``, ``placement``, ``stages``) or ``layout``.
+    ``options`` are the SE knobs of the paper's ablations (``reduction``, ``squeeze``, ``excitation``,
+    ``bias``, ``placement``, ``stages``) on SE models, and the family's own (``layout``, ``drop_rate``,
+    ``in_chans``); :func:`model_options` lists them.
     """
-    info = model_info(name)
-    builder = _MODELS[name][0]
-    allowed = [p for p in inspect.signature(builder).parameters if p != "num_classes"]
-    unknown = sorted(set(options) - set(allowed))
+    entry = _entry(name)
+    se = se_config(name, **options)
+    own = {k: v for k, v in options.items() if k not in SEConfig.options()}
+    unknown = sorted(set(own) - set(entry.family.options))
     if unknown:
-        if info.twin and not info.se and set(unknown) & set(_SE_OPTIONS):
-            raise SenetError(f"{name} has no SE blocks, so {unknown} do not apply; use {info.twin}")
-        raise SenetError(f"{name} does not take {unknown}; allowed options: {', '.join(allowed)}")
+        raise SenetError(f"{name} does not take {unknown}; allowed options: {', '.join(model_options(name))}")
     if num_classes is None:
-        num_classes = info.num_classes
-    if not isinstance(num_classes, int) or num_classes < 1:
+        num_classes = entry.info.num_classes
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
         raise SenetError(f"num_classes must be a positive integer, got {num_classes!r}")
-    model = builder(num_classes=num_classes, **options)
+    model = entry.family.build(entry.spec, num_classes, se, **{**entry.family.options, **own})
     model.model_name = name
-    model.default_cfg = model.pretrained_cfg = {**info.as_dict(), "num_classes": num_classes}
+    model.default_cfg = model.pretrained_cfg = {**entry.info.as_dict(), "num_classes": num_classes}
     if checkpoint is not None:
         from .weights import load_weights
 
         load_weights(model, checkpoint)
     return model
-
-
-_SE_OPTIONS = ("reduction", "squeeze", "excitation", "bias", "placement", "stages")

@@ -16,7 +16,7 @@ from torch import nn
 from torchvision.models import resnet as tv_resnet
 
 from .errors import SenetError
-from .models._se import SEConfig
+from .layers import SEConfig
 
 SUPPORTED = (
     "torchvision resnet*/resnext*/wide_resnet* (BasicBlock, Bottleneck), "
@@ -85,7 +85,7 @@ def _config(reduction: int, options: dict) -> SEConfig:
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise SenetError(f"add_se does not take {unknown}; allowed options: reduction, {', '.join(allowed)}")
-    return SEConfig(reduction, **options).validate(("standard",), (2, 3, 4, 5))
+    return SEConfig.from_options(reduction=reduction, **options).check(("standard",), (2, 3, 4, 5))
 
 
 def add_se(model: nn.Module, reduction: int = 16, **se_options) -> nn.Module:
@@ -119,5 +119,5 @@ def add_se(model: nn.Module, reduction: int = 16, **se_options) -> nn.Module:
         if kind == "torchvision":
             m.__class__ = _TV_SE[type(m)]
         elif kind == "senet":
-            m.placement = "standard"
+            m.placement = "standard"  # the unit's forward then calls m.se before the addition
     return model

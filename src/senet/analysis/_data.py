@@ -1,4 +1,5 @@
-"""Evaluation data for the analyses (Sec. 7.2 uses 50 validation images per class), from ``senet.data``.
+"""What the analyses share: evaluation data (Sec. 7.2 uses 50 validation images per class, from
+``senet.data``), a model's SE blocks, and the options a checkpoint was trained with.
 
 The validation split and its transform are those ``senet eval`` uses (``senet.evaluation``): the native
 size for digits/CIFAR/synthetic, resize 256 + centre crop 224 for ImageNet-style folders (PAPER.md sec. 8).
@@ -6,9 +7,42 @@ size for digits/CIFAR/synthetic, resize 256 + centre crop 224 for ImageNet-style
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from torch import nn
 from torch.utils.data import Dataset
 
 from .. import data as D
+from ..errors import SenetError
+
+
+def se_blocks(model: nn.Module) -> dict:
+    """The model's live SE blocks (``senet.models.base.SEBlock``) by the paper's names (SE_<stage>_<block>);
+    a clear error for a model without any."""
+    blocks = {b.name: b for b in model.se_blocks()} if hasattr(model, "se_blocks") else {}
+    if not blocks:
+        name = getattr(model, "model_name", type(model).__name__)
+        raise SenetError(f"{name} has no SE blocks to analyse; choose an SE model (see `senet list 'se_*'`)")
+    return blocks
+
+
+def run_options(model: str, checkpoint, options: dict) -> dict:
+    """The SE options a checkpoint was trained with, read from its run directory (``config.json`` of
+    ``senet train``/``senet ablate``), overridden by ``options``; a run of another model is refused."""
+    cfg_path = Path(checkpoint).parent / "config.json" if checkpoint is not None else None
+    if cfg_path is None or not cfg_path.is_file():
+        return dict(options)
+    try:
+        cfg = json.loads(cfg_path.read_text()).get("config", {})
+    except (json.JSONDecodeError, AttributeError):
+        return dict(options)
+    if cfg.get("model") and cfg["model"] != model:
+        raise SenetError(
+            f"{checkpoint} is a checkpoint of {cfg['model']}, not {model}; pass --model {cfg['model']}"
+        )
+    saved = {k: tuple(v) if isinstance(v, list) else v for k, v in (cfg.get("model_options") or {}).items()}
+    return {**saved, **options}
 
 
 def eval_set(data: str) -> tuple[Dataset, list[str]]:

@@ -125,7 +125,7 @@ def _plan(v: T.Variant, se_model: str, plain_model: str, se_bias: bool) -> dict:
 
 def slug(model: str, options: dict) -> str:
     """The run directory of a (model, options) pair; defaults are omitted so equal variants share it."""
-    from ..models._se import SEConfig
+    from ..layers import SEConfig
 
     default = SEConfig()
     parts = [model]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 
 import torch
@@ -22,30 +21,16 @@ from ..errors import SenetError
 from . import _data
 
 GATE_RANGES = {nn.Sigmoid: (0.0, 1.0), nn.Tanh: (-1.0, 1.0), nn.ReLU: (0.0, math.inf)}
-_SE_NAME = re.compile(r"^SE_(\d+)_(\d+)$")
 
 
-def se_blocks(model: nn.Module) -> dict[str, nn.Module]:
-    """The model's SE blocks by the paper's names (SE_<stage>_<block>); a clear error for plain models."""
-    blocks = model.se_blocks() if hasattr(model, "se_blocks") else {}
-    blocks = {n: m for n, m in blocks.items() if hasattr(m, "gate_fn")}  # pruned ones are nn.Identity
-    if not blocks:
-        name = getattr(model, "model_name", type(model).__name__)
-        raise SenetError(f"{name} has no SE blocks to analyse; choose an SE model (see `senet list 'se_*'`)")
-    return blocks
-
-
-def default_blocks(names: list[str]) -> list[str]:
-    """The last SE block of each stage (SE_2_3 ... SE_5_3 for SE-ResNet-50), else every block."""
-    last: dict[int, tuple[int, str]] = {}
-    for n in names:
-        m = _SE_NAME.match(n)
-        if m is None:
-            return list(names)
-        stage, block = int(m[1]), int(m[2])
-        if stage not in last or block > last[stage][0]:
-            last[stage] = (block, n)
-    return [last[s][1] for s in sorted(last)]
+def default_blocks(blocks: dict) -> list[str]:
+    """The last SE block of each stage (SE_2_3 ... SE_5_3 for SE-ResNet-50); every block if unstaged."""
+    last = {}
+    for name, b in blocks.items():
+        if b.stage is None:
+            return list(blocks)
+        last[b.stage] = name  # blocks come stage by stage, in order
+    return list(last.values())
 
 
 def choose(kind: str, wanted, allowed: list[str], default: list[str]) -> list[str]:
@@ -151,14 +136,14 @@ def excitations(
 
     dataset, names = _data.eval_set(data)
     chosen = choose("classes", classes, names, names[:4])
-    options = run_options(model, checkpoint, options)
+    options = _data.run_options(model, checkpoint, options)
     net = create_model(model, num_classes=len(names), checkpoint=checkpoint, **options)
-    all_blocks = se_blocks(net)
+    all_blocks = {n: b.module for n, b in _data.se_blocks(net).items()}
     if drop_stage is not None:
-        from .pruning import _check_stage
+        from .pruning import check_stage
 
-        _check_stage(net, drop_stage)
-    picked = choose("SE blocks", blocks, list(all_blocks), default_blocks(list(all_blocks)))
+        check_stage(net, drop_stage)
+    picked = choose("SE blocks", blocks, list(all_blocks), default_blocks(_data.se_blocks(net)))
     idx = _data.per_class_indices(dataset, list(range(len(names))), samples)
     subset = torch.utils.data.Subset(dataset, [i for c in sorted(idx) for i in idx[c]])
     s, labels = record(net, {n: all_blocks[n] for n in picked}, subset, device)
@@ -181,24 +166,6 @@ def excitations(
     if out is not None:
         write(result, out)
     return result
-
-
-def run_options(model: str, checkpoint, options: dict) -> dict:
-    """The SE options a checkpoint was trained with, read from its run directory (``config.json`` of
-    ``senet train``/``senet ablate``), overridden by ``options``; a run of another model is refused."""
-    cfg_path = Path(checkpoint).parent / "config.json" if checkpoint is not None else None
-    if cfg_path is None or not cfg_path.is_file():
-        return dict(options)
-    try:
-        cfg = json.loads(cfg_path.read_text()).get("config", {})
-    except (json.JSONDecodeError, AttributeError):
-        return dict(options)
-    if cfg.get("model") and cfg["model"] != model:
-        raise SenetError(
-            f"{checkpoint} is a checkpoint of {cfg['model']}, not {model}; pass --model {cfg['model']}"
-        )
-    saved = {k: tuple(v) if isinstance(v, list) else v for k, v in (cfg.get("model_options") or {}).items()}
-    return {**saved, **options}
 
 
 def _block_entry(s: torch.Tensor, labels: torch.Tensor, names: list[str]) -> dict:

@@ -8,29 +8,21 @@ same model built with ``stages`` minus the dropped one.
 
 from __future__ import annotations
 
-import re
-
 from torch import nn
 
 from ..errors import SenetError
 from . import _data
 
-_SE_NAME = re.compile(r"^SE_(\d+)_(\d+)$")
-
 
 def se_stages(model: nn.Module) -> list[int]:
-    """The paper stage numbers that hold SE blocks (from the SE_<stage>_<block> names; [] if unstaged)."""
-    from .excitations import se_blocks
-
-    return sorted({int(m[1]) for n in se_blocks(model) if (m := _SE_NAME.match(n))})
+    """The paper stage numbers that hold SE blocks ([] if the model's SE blocks are not staged)."""
+    return sorted({b.stage for b in _data.se_blocks(model).values() if isinstance(b.stage, int)})
 
 
-def _check_stage(model: nn.Module, stage: int) -> list[int]:
-    from .excitations import se_blocks
-
+def check_stage(model: nn.Module, stage: int) -> list[int]:
     stages = se_stages(model)
     if not stages:
-        names = list(se_blocks(model))
+        names = list(_data.se_blocks(model))
         raise SenetError(
             f"drop stage: this model's SE blocks ({', '.join(names[:4])}, ...) are not "
             "numbered by stage (SE_<stage>_<block>), so there is no stage to drop"
@@ -42,10 +34,8 @@ def _check_stage(model: nn.Module, stage: int) -> list[int]:
 
 def drop_se_stage(model: nn.Module, stage: int) -> list[str]:
     """Replace, in place, every SE block of ``stage`` by ``nn.Identity``; returns the blocks removed."""
-    _check_stage(model, stage)
-    from .excitations import se_blocks
-
-    targets = {id(m): n for n, m in se_blocks(model).items() if _SE_NAME.match(n)[1] == str(stage)}
+    check_stage(model, stage)
+    targets = {id(b.module): n for n, b in _data.se_blocks(model).items() if b.stage == stage}
     removed = []
     for parent in list(model.modules()):
         for attr, child in list(parent.named_children()):
@@ -88,12 +78,10 @@ def stage_pruning(
 
     if not isinstance(stage, int) or isinstance(stage, bool):
         raise SenetError(f"drop stage must be an integer stage number, got {stage!r}")
-    from .excitations import run_options
-
     _, names = _data.eval_set(data)
-    options = run_options(model, checkpoint, options)
+    options = _data.run_options(model, checkpoint, options)
     net = create_model(model, num_classes=len(names), checkpoint=checkpoint, **options)
-    stages = _check_stage(net, stage)
+    stages = check_stage(net, stage)
     full = _data.top_errors(net, data, device)
     before = count_params(net)
     removed = drop_se_stage(net, stage)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..layers import EXCITATIONS, SQUEEZES
-from ..models._se import PLACEMENTS
+from ..layers import EXCITATIONS, PLACEMENTS, SQUEEZES
 
 
 def add_model_options(p) -> None:

@@ -12,12 +12,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..layers import SqueezeExcitation
-from ..registry import ModelInfo, register_model
-from ._base import Classifier
-from ._se import SEConfig, init_weights
+from ..layers import SEConfig
+from ..registry import CIFAR_INFO, Family, register_family
+from .base import Classifier, init_weights
 
-CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 CIFAR_PLACEMENTS = ("standard", "pre", "post", "identity")
 
 
@@ -27,27 +25,23 @@ class SEResidual(nn.Module):
     No ReLU after the addition: every CIFAR net here is pre-activation (He et al. 2016b) or Shake-Shake.
     """
 
-    se: nn.Module | None  # set by set_se (a class default would shadow the registered module)
-    placement: str = "standard"
-
     def residual(self, x: torch.Tensor, pre_se=None) -> tuple[torch.Tensor, torch.Tensor]:
         """(branch output, shortcut); ``pre_se`` (SE-PRE) scales the branch's input only, not the shortcut."""
         raise NotImplementedError
 
     def set_se(self, se: SEConfig | None, cin: int, cout: int) -> None:
-        self.placement = se.placement if se else "standard"
+        self.placement = se.placement if se else None
         self.se = se.block(cin if self.placement == "pre" else cout) if se else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        se, where = self.se, self.placement
-        out, shortcut = self.residual(x, se if where == "pre" else None)
-        if se is not None and where == "standard":
-            out = se(out)
-        elif se is not None and where == "identity":
-            shortcut = se(shortcut)
+        out, shortcut = self.residual(x, self.se if self.placement == "pre" else None)
+        if self.placement == "standard":
+            out = self.se(out)
+        elif self.placement == "identity":
+            shortcut = self.se(shortcut)
         out = out + shortcut
-        if se is not None and where == "post":
-            out = se(out)
+        if self.placement == "post":
+            out = self.se(out)
         return out
 
 
@@ -90,6 +84,7 @@ class PreActSpec:
     mid: tuple[int, int, int] | None = None
     stem_width: int = 16
     dropout: float = 0.0
+    stage_ids = (2, 3, 4)  # conv2..conv4 of the WRN paper
 
 
 class PreActResNet(Classifier):
@@ -98,50 +93,26 @@ class PreActResNet(Classifier):
     def __init__(
         self, spec: PreActSpec, num_classes=10, se: SEConfig | None = None, drop_rate=None, in_chans: int = 3
     ):
-        super().__init__(spec.widths[-1], num_classes, 0.0, in_chans)
-        stage_ids = (2, 3, 4)
-        if se is not None:
-            se = se.validate(CIFAR_PLACEMENTS, stage_ids)
+        super().__init__(in_chans)
         self.spec, self.se_config = spec, se
         block_drop = spec.dropout if drop_rate is None else drop_rate
         self.conv1 = nn.Conv2d(in_chans, spec.stem_width, 3, 1, 1, bias=False)
         cin = spec.stem_width
-        for i, (stage, cout) in enumerate(zip(stage_ids, spec.widths)):
+        for i, (stage, cout) in enumerate(zip(spec.stage_ids, spec.widths)):
             blocks = []
             for b in range(spec.depth):
                 stride = 2 if (b == 0 and i > 0) else 1
                 mid = spec.mid[i] if spec.mid else None
-                blocks.append(
-                    PreActBlock(
-                        cin, cout, stride, mid, se if (se and se.in_stage(stage)) else None, block_drop
-                    )
-                )
+                unit_se = se if (se and se.in_stage(stage)) else None
+                blocks.append(PreActBlock(cin, cout, stride, mid, unit_se, block_drop))
                 cin = cout
             self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
         self.final = nn.Sequential(nn.BatchNorm2d(cin), nn.ReLU(inplace=True))
+        self.init_head(cin, num_classes)
         init_weights(self)
 
-    def stages(self) -> list[nn.Sequential]:
-        return [self.layer1, self.layer2, self.layer3]
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv1(x)
-        for stage in self.stages():
-            x = stage(x)
-        return self.final(x)
-
-    def se_blocks(self) -> dict[str, nn.Module]:
-        return staged_se_blocks(self.stages())
-
-
-def staged_se_blocks(stages) -> dict[str, nn.Module]:
-    """``SE_<stage>_<block>`` with stages numbered from 2, as for the ResNets."""
-    return {
-        f"SE_{i + 2}_{b + 1}": blk.se
-        for i, stage in enumerate(stages)
-        for b, blk in enumerate(stage)
-        if isinstance(blk.se, SqueezeExcitation)
-    }
+    def stages(self):
+        return list(zip(self.spec.stage_ids, (self.layer1, self.layer2, self.layer3)))
 
 
 SPECS = {
@@ -150,46 +121,6 @@ SPECS = {
     # Zagoruyko & Komodakis 2016: WRN-16-8, (16 - 4) / 6 = 2 blocks per group, widths 16k, 32k, 64k (11.0M).
     "wrn16_8": PreActSpec(2, (128, 256, 512)),
 }
-
-
-def cifar_builders(cls, spec, default_classes: int):
-    """The plain and SE builders of a CIFAR family (keyword arguments explicit for the registry)."""
-    d = SEConfig()
-
-    def plain(num_classes=default_classes, drop_rate=None, in_chans=3):
-        return cls(spec, num_classes, None, drop_rate, in_chans)
-
-    def se(
-        num_classes=default_classes,
-        reduction=d.reduction,
-        squeeze=d.squeeze,
-        excitation=d.excitation,
-        bias=d.bias,
-        placement=d.placement,
-        stages=d.stages,
-        drop_rate=None,
-        in_chans=3,
-    ):
-        cfg = SEConfig(reduction, squeeze, excitation, bias, placement, stages)
-        return cls(spec, num_classes, cfg, drop_rate, in_chans)
-
-    return plain, se
-
-
-def register_cifar(name: str, cls, spec, family: str, num_classes: int = 10) -> None:
-    plain, se = cifar_builders(cls, spec, num_classes)
-    meta = dict(
-        family=family,
-        input_size=(3, 32, 32),
-        mean=CIFAR_MEAN,
-        std=CIFAR_STD,
-        crop_pct=1.0,
-        num_classes=num_classes,
-        min_input_size=8,
-    )
-    register_model(name, plain, ModelInfo(name, twin=f"se_{name}", **meta))
-    register_model(f"se_{name}", se, ModelInfo(f"se_{name}", se=True, twin=name, **meta))
-
-
-for _name, _spec in SPECS.items():
-    register_cifar(_name, PreActResNet, _spec, "cifar")
+# The CIFAR families' shared metadata: 32 x 32 CIFAR images; the nets also run on 8 x 8.
+CIFAR_FAMILY_INFO = {**CIFAR_INFO, "min_input_size": 8}
+register_family(Family("cifar", PreActResNet, CIFAR_PLACEMENTS, info=CIFAR_FAMILY_INFO), SPECS)

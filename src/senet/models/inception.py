@@ -8,15 +8,15 @@ model: SE-BN-Inception has exactly 11,931,622 parameters (PAPER.md section 4). P
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from ..layers import SqueezeExcitation
-from ..registry import ModelInfo, register_model
-from ._base import Classifier
-from ._se import SEConfig, init_weights
+from ..layers import SEConfig
+from ..registry import Family, register_family
+from .base import Classifier, init_weights
 
 
 class ConvBN(nn.Sequential):
@@ -105,59 +105,32 @@ class InceptionModule(nn.Module):
 class BNInception(Classifier):
     """conv1 7x7/2 -> pool -> conv2 (1x1, 3x3) -> pool -> 3a..3c -> 4a..4e -> 5a, 5b -> pool -> fc."""
 
-    def __init__(self, num_classes=1000, se: SEConfig | None = None, drop_rate=0.0, in_chans: int = 3):
-        super().__init__(1024, num_classes, drop_rate, in_chans)
-        if se is not None:
-            se = se.validate(("standard",), ())
+    def __init__(self, spec=MODULES, num_classes=1000, se: SEConfig | None = None, drop_rate=0.0, in_chans=3):
+        super().__init__(in_chans)
         self.se_config = se
         self.conv1 = ConvBN(in_chans, 64, 7, 2)
         self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
         self.conv2_reduce = ConvBN(64, 64, 1)
         self.conv2 = ConvBN(64, 192, 3)
         self.pool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
-        cin, modules = 192, []
-        for spec in MODULES:
-            modules.append(InceptionModule(cin, spec, se))
-            cin = modules[-1].out_channels
-        self.inception = nn.ModuleDict({f"inception_{s.name}": m for s, m in zip(MODULES, modules)})
+        cin, modules = 192, OrderedDict()
+        for m in spec:
+            modules[f"inception_{m.name}"] = InceptionModule(cin, m, se)
+            cin = modules[f"inception_{m.name}"].out_channels
+        self.inception = nn.Sequential(modules)
+        self.init_head(cin, num_classes, drop_rate or 0.0)
         init_weights(self)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool1(self.conv1(x))
-        x = self.pool2(self.conv2(self.conv2_reduce(x)))
-        for module in self.inception.values():
-            x = module(x)
-        return x
+    def stages(self):
+        """Grids 3, 4 and 5: modules 3a-3c, 4a-4e, 5a-5b."""
+        grids: dict[str, list[nn.Module]] = {}
+        for name, module in self.inception.named_children():
+            grids.setdefault(name[len("inception_")], []).append(module)
+        return list(grids.items())
 
-    def se_blocks(self) -> dict[str, nn.Module]:
+    def se_name(self, stage, index: int) -> str:
         """``SE_3a`` .. ``SE_5b``: the SE after each Inception module (the prototxt's names)."""
-        return {
-            f"SE_{k.split('_')[1]}": m.se
-            for k, m in self.inception.items()
-            if isinstance(m.se, SqueezeExcitation)
-        }
+        return f"SE_{stage}{'abcde'[index - 1]}"
 
 
-def build_bn_inception(num_classes=1000, drop_rate=0.0, in_chans=3):
-    return BNInception(num_classes, None, drop_rate, in_chans)
-
-
-def build_se_bn_inception(
-    num_classes=1000, reduction=16, squeeze="avg", excitation="sigmoid", bias=True, drop_rate=0.0, in_chans=3
-):
-    return BNInception(num_classes, SEConfig(reduction, squeeze, excitation, bias), drop_rate, in_chans)
-
-
-def _register():
-    meta = dict(family="inception", min_input_size=32)
-    register_model(
-        "bn_inception", build_bn_inception, ModelInfo("bn_inception", twin="se_bn_inception", **meta)
-    )
-    register_model(
-        "se_bn_inception",
-        build_se_bn_inception,
-        ModelInfo("se_bn_inception", se=True, twin="bn_inception", **meta),
-    )
-
-
-_register()
+register_family(Family("inception", BNInception), {"bn_inception": MODULES})

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..layers import SqueezeExcitation
-from ..registry import ModelInfo, register_model
-from ._base import Classifier
-from ._se import SEConfig, init_weights
+from ..layers import SEConfig
+from ..registry import Family, register_family
+from .base import Classifier, init_weights
 from .inception import ConvBN
 
 EPS = 1e-3  # TF-slim's batch-norm epsilon
@@ -163,9 +162,7 @@ class InceptionResNetV2(Classifier):
         drop_rate=None,
         in_chans: int = 3,
     ):
-        super().__init__(1536, num_classes, spec.dropout if drop_rate is None else drop_rate, in_chans)
-        if se is not None:
-            se = se.validate(("standard",), ())
+        super().__init__(in_chans)
         self.spec, self.se_config = spec, se
         (na, nb, nc), (sa, sb, sc) = spec.depths, spec.scales
         self.stem = stem()
@@ -177,63 +174,24 @@ class InceptionResNetV2(Classifier):
         self.reduction_b = reduction_b()
         self.blocks_c = nn.Sequential(*[block_c(sc, se) for _ in range(nc - 1)], block_c(1.0, se, relu=False))
         self.conv_head = cbr(2080, 1536, 1)
+        self.init_head(1536, num_classes, spec.dropout if drop_rate is None else drop_rate)
         init_weights(self)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.reduction_a(self.blocks_a(self.stem(x)))
-        x = self.reduction_b(self.blocks_b(x))
-        return self.conv_head(self.blocks_c(x))
+    def stages(self):
+        return [("A", self.blocks_a), ("B", self.blocks_b), ("C", self.blocks_c)]
 
-    def se_blocks(self) -> dict[str, nn.Module]:
+    def se_name(self, stage, index: int) -> str:
         """``SE_A1`` .. ``SE_A10``, ``SE_B1`` .., ``SE_C1`` ..: the SE of each Inception-ResNet block."""
-        groups = (("A", self.blocks_a), ("B", self.blocks_b), ("C", self.blocks_c))
-        return {
-            f"SE_{g}{i + 1}": b.se
-            for g, blocks in groups
-            for i, b in enumerate(blocks)
-            if isinstance(b.se, SqueezeExcitation)
-        }
+        return f"SE_{stage}{index}"
 
 
-def _plain(spec):
-    def build(num_classes=1000, drop_rate=None, in_chans=3):
-        return InceptionResNetV2(spec, num_classes, None, drop_rate, in_chans)
-
-    return build
-
-
-def _se(spec):
-    d = SEConfig()
-
-    def build(
-        num_classes=1000,
-        reduction=d.reduction,
-        squeeze=d.squeeze,
-        excitation=d.excitation,
-        bias=d.bias,
-        drop_rate=None,
-        in_chans=3,
-    ):
-        se = SEConfig(reduction, squeeze, excitation, bias)
-        return InceptionResNetV2(spec, num_classes, se, drop_rate, in_chans)
-
-    return build
-
-
-def _register():
-    for name, spec in SPECS.items():
-        # 299 input, evaluated on a 299 crop of 352 (PAPER.md section 8); 75 is the smallest input that runs.
-        meta = dict(
-            family="inception_resnet",
-            input_size=(3, 299, 299),
-            crop_pct=299 / 352,
-            interpolation="bicubic",
-            mean=(0.5, 0.5, 0.5),
-            std=(0.5, 0.5, 0.5),
-            min_input_size=75,
-        )
-        register_model(name, _plain(spec), ModelInfo(name, twin=f"se_{name}", **meta))
-        register_model(f"se_{name}", _se(spec), ModelInfo(f"se_{name}", se=True, twin=name, **meta))
-
-
-_register()
+# 299 input, evaluated on a 299 crop of 352 (PAPER.md section 8); 75 is the smallest input that runs.
+INFO = dict(
+    input_size=(3, 299, 299),
+    crop_pct=299 / 352,
+    interpolation="bicubic",
+    mean=(0.5, 0.5, 0.5),
+    std=(0.5, 0.5, 0.5),
+    min_input_size=75,
+)
+register_family(Family("inception_resnet", InceptionResNetV2, info=INFO), SPECS)

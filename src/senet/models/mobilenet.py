@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..layers import SqueezeExcitation
-from ..registry import ModelInfo, register_model
-from ._base import Classifier
-from ._se import SEConfig, init_weights
+from ..layers import SEConfig
+from ..registry import Family, register_family
+from .base import Classifier, init_weights
 
 
 @dataclass(frozen=True)
@@ -68,11 +67,7 @@ class MobileNet(Classifier):
         drop_rate=None,
         in_chans: int = 3,
     ):
-        super().__init__(
-            spec.blocks[-1][0], num_classes, spec.dropout if drop_rate is None else drop_rate, in_chans
-        )
-        if se is not None:
-            se = se.validate(("standard",), ())
+        super().__init__(in_chans)
         self.spec, self.se_config = spec, se
         self.stem = nn.Sequential(*conv_bn_relu(in_chans, spec.stem, 3, 2))
         blocks, cin = [], spec.stem
@@ -80,47 +75,12 @@ class MobileNet(Classifier):
             blocks.append(DepthwiseSeparable(cin, cout, stride, se))
             cin = cout
         self.blocks = nn.Sequential(*blocks)
+        self.init_head(cin, num_classes, spec.dropout if drop_rate is None else drop_rate)
         init_weights(self)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.blocks(self.stem(x))
-
-    def se_blocks(self) -> dict[str, nn.Module]:
-        """``SE_<i>``: the SE after the i-th depthwise-separable block (i = 1..13)."""
-        return {f"SE_{i + 1}": b.se for i, b in enumerate(self.blocks) if isinstance(b.se, SqueezeExcitation)}
+    def stages(self):
+        """One group: ``SE_<i>`` is the SE after the i-th depthwise-separable block (i = 1..13)."""
+        return [(None, self.blocks)]
 
 
-def _plain(spec):
-    def build(num_classes=1000, drop_rate=None, in_chans=3):
-        return MobileNet(spec, num_classes, None, drop_rate, in_chans)
-
-    return build
-
-
-def _se(spec):
-    d = SEConfig()
-
-    def build(
-        num_classes=1000,
-        reduction=d.reduction,
-        squeeze=d.squeeze,
-        excitation=d.excitation,
-        bias=d.bias,
-        drop_rate=None,
-        in_chans=3,
-    ):
-        return MobileNet(
-            spec, num_classes, SEConfig(reduction, squeeze, excitation, bias), drop_rate, in_chans
-        )
-
-    return build
-
-
-def _register():
-    for name, spec in SPECS.items():
-        meta = dict(family="mobilenet", min_input_size=32)
-        register_model(name, _plain(spec), ModelInfo(name, twin=f"se_{name}", **meta))
-        register_model(f"se_{name}", _se(spec), ModelInfo(f"se_{name}", se=True, twin=name, **meta))
-
-
-_register()
+register_family(Family("mobilenet", MobileNet), SPECS)

@@ -15,13 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..layers import SqueezeExcitation, check_choice
-from ..registry import ModelInfo, register_model
-from ._base import Classifier
-from ._se import PLACEMENTS, SEConfig, init_weights
+from ..layers import PLACEMENTS, SEConfig, check_choice
+from ..registry import CIFAR_INFO, Family, register_family
+from .base import Classifier, init_weights
 
 LAYOUTS = ("official", "torchvision")
-CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,11 @@ class ResNetSpec:
     down_kernel: int = 1  # projection kernel of stages after the first (SENet-154: 3)
     shortcut: str = "conv"  # "conv" (projection) | "pad" (CIFAR option A: subsample + zero channels)
     dropout: float = 0.0
+
+    @property
+    def stage_ids(self) -> tuple[int, ...]:
+        """The paper's stage numbers: conv2_x .. conv5_x (2..4 for the CIFAR nets)."""
+        return tuple(range(2, len(self.depths) + 2))
 
 
 def conv_bn(
@@ -64,59 +67,29 @@ class ResidualBlock(nn.Module):
 
     standard: ``relu(se(branch(x)) + shortcut(x))`` (Fig. 3); pre: SE on the branch input; post: after the
     addition and ReLU; identity: on the shortcut, parallel to the branch; 3x3: inside, after the 3x3 conv.
+    Faster forms of the same function are applied explicitly (``senet.optimize_for_inference``).
     """
 
-    placement: str = "standard"
-    se: nn.Module | None
+    def _se_slot(self, se: SEConfig | None, channels: dict[str, int]) -> None:
+        self.placement = se.placement if se else None
+        self.se = se.block(channels[se.placement]) if se else None
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.downsample is None else self.downsample(x)
-        se, where, observed = self.se, self.placement, False
-        if se is not None and where == "pre":
-            x = se(x)
+        if self.placement == "pre":
+            x = self.se(x)
         out = self.branch(x)
-        if se is not None and where == "standard":
-            if _fusable(se, self.relu):  # relu(out * s + shortcut) in one step (senet.kernels), same function
-                return se.scale_add_relu(out, shortcut, inplace=not torch.is_grad_enabled())
-            out = se(out)
-            observed = True  # a hook may hold on to se's output: no in-place addition into it
-        elif se is not None and where == "identity":
-            shortcut = se(shortcut)
-        # Without autograd, reuse out's memory (a fresh tensor of this block) as timm does: no allocation.
-        inplace = not torch.is_grad_enabled() and not observed
-        out = self.relu(out.add_(shortcut) if inplace else out + shortcut)
-        if se is not None and where == "post":
-            out = se(out)
+        if self.placement == "standard":
+            out = self.se(out)
+        elif self.placement == "identity":
+            shortcut = self.se(shortcut)
+        out = self.relu(out + shortcut)
+        if self.placement == "post":
+            out = self.se(out)
         return out
-
-    def _se_slot(self, se_cfg: SEConfig | None, placement_channels: dict[str, int]) -> None:
-        self.placement = se_cfg.placement if se_cfg else "standard"
-        self.se = se_cfg.block(placement_channels[self.placement]) if se_cfg else None
-
-
-def _fusable(se: nn.Module, relu: nn.Module) -> bool:
-    """The fused step replaces ``relu(se(out) + shortcut)``: only for the stock modules, and only when no
-    hook observes the ``se`` call (e.g. an analysis recording its output)."""
-    return (
-        type(se) is SqueezeExcitation
-        and type(relu) is nn.ReLU
-        and not (se._forward_hooks or se._forward_pre_hooks or se._backward_hooks or se._backward_pre_hooks)
-        and not _global_module_hooks()
-    )
-
-
-def _global_module_hooks() -> bool:
-    """Hooks registered for every module (``nn.modules.module.register_module_forward_hook`` and kin)."""
-    m = nn.modules.module
-    return bool(
-        m._global_forward_hooks
-        or m._global_forward_pre_hooks
-        or m._global_backward_hooks
-        or m._global_backward_pre_hooks
-    )
 
 
 def make_downsample(cin, cout, stride, kernel, kind):
@@ -128,36 +101,36 @@ def make_downsample(cin, cout, stride, kernel, kind):
 
 
 class BasicBlock(ResidualBlock):
-    def __init__(self, cin, cout, stride, se_cfg, downsample, **_):
+    def __init__(self, cin, cout, stride, se, downsample, **_):
         super().__init__()
         self.conv1, self.bn1 = conv_bn(cin, cout, 3, stride)
         self.conv2, self.bn2 = conv_bn(cout, cout, 3)
         self.relu = nn.ReLU(inplace=True)
-        self._se_slot(se_cfg, {"standard": cout, "pre": cin, "post": cout, "identity": cout, "3x3": cout})
+        self._se_slot(se, {"standard": cout, "pre": cin, "post": cout, "identity": cout, "3x3": cout})
         self.downsample = downsample
 
     def branch(self, x):
         x = self.relu(self.bn1(self.conv1(x)))
-        if self.se is not None and self.placement == "3x3":
+        if self.placement == "3x3":
             x = self.se(x)
         return self.bn2(self.conv2(x))
 
 
 class Bottleneck(ResidualBlock):
-    def __init__(self, cin, cout, stride, se_cfg, downsample, mid, first, groups, stride_on):
+    def __init__(self, cin, cout, stride, se, downsample, mid, first, groups, stride_on):
         super().__init__()
         s1, s3 = (stride, 1) if stride_on == "1x1" else (1, stride)
         self.conv1, self.bn1 = conv_bn(cin, first, 1, s1)
         self.conv2, self.bn2 = conv_bn(first, mid, 3, s3, groups)
         self.conv3, self.bn3 = conv_bn(mid, cout, 1)
         self.relu = nn.ReLU(inplace=True)
-        self._se_slot(se_cfg, {"standard": cout, "pre": cin, "post": cout, "identity": cout, "3x3": mid})
+        self._se_slot(se, {"standard": cout, "pre": cin, "post": cout, "identity": cout, "3x3": mid})
         self.downsample = downsample
 
     def branch(self, x):
         x = self.relu(self.bn1(self.conv1(x)))
         x = self.relu(self.bn2(self.conv2(x)))
-        if self.se is not None and self.placement == "3x3":
+        if self.placement == "3x3":
             x = self.se(x)
         return self.bn3(self.conv3(x))
 
@@ -178,12 +151,7 @@ class ResNet(Classifier):
         in_chans: int = 3,
     ):
         check_choice("layout", layout, LAYOUTS)
-        super().__init__(
-            spec.widths[-1], num_classes, spec.dropout if drop_rate is None else drop_rate, in_chans
-        )
-        stages = range(2, len(spec.depths) + 2)
-        if se is not None:
-            se = se.validate(PLACEMENTS, stages)
+        super().__init__(in_chans)
         if layout == "torchvision":
             spec = replace(spec, stride_on="3x3")
         self.spec, self.layout, self.se_config = spec, layout, se
@@ -191,70 +159,51 @@ class ResNet(Classifier):
         mid = spec.mid or tuple(w // 4 for w in spec.widths)
         first = spec.first or mid
         cin = spec.stem_width
-        for i, (stage, depth, cout) in enumerate(zip(stages, spec.depths, spec.widths)):
+        for i, (stage, depth, cout) in enumerate(zip(spec.stage_ids, spec.depths, spec.widths)):
             blocks = []
             for b in range(depth):
                 stride = 2 if (b == 0 and i > 0) else 1
                 kernel = spec.down_kernel if i > 0 else 1
                 down = make_downsample(cin, cout, stride, kernel, spec.shortcut) if b == 0 else None
-                blocks.append(
-                    BLOCKS[spec.block](
-                        cin,
-                        cout,
-                        stride,
-                        se if (se and se.in_stage(stage)) else None,
-                        down,
-                        mid=mid[i],
-                        first=first[i],
-                        groups=spec.groups,
-                        stride_on=spec.stride_on,
-                    )
+                unit_se = se if (se and se.in_stage(stage)) else None
+                block = BLOCKS[spec.block](
+                    cin,
+                    cout,
+                    stride,
+                    unit_se,
+                    down,
+                    mid=mid[i],
+                    first=first[i],
+                    groups=spec.groups,
+                    stride_on=spec.stride_on,
                 )
+                blocks.append(block)
                 cin = cout
             self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
-        self.num_stages = len(spec.depths)
+        self.init_head(cin, num_classes, spec.dropout if drop_rate is None else drop_rate)
         init_weights(self)
 
     def _build_stem(self, spec: ResNetSpec, layout: str, in_chans: int) -> None:
-        self.relu = nn.ReLU(inplace=True)
-        if spec.stem == "7x7":
-            self.conv1, self.bn1 = nn.Conv2d(in_chans, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64)
-        elif spec.stem == "deep":  # SENet-154: 3x3/2 64, 3x3 64, 3x3 128 (PAPER.md section 3)
+        if spec.stem == "deep":  # SENet-154: 3x3/2 64, 3x3 64, 3x3 128 (PAPER.md section 3)
             self.conv1, self.bn1 = conv_bn(in_chans, 64, 3, 2)
+            self.relu1 = nn.ReLU(inplace=True)
             self.conv2, self.bn2 = conv_bn(64, 64, 3)
+            self.relu2 = nn.ReLU(inplace=True)
             self.conv3, self.bn3 = conv_bn(64, spec.stem_width, 3)
+            self.relu3 = nn.ReLU(inplace=True)
+        elif spec.stem == "7x7":
+            self.conv1, self.bn1 = nn.Conv2d(in_chans, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64)
+            self.relu = nn.ReLU(inplace=True)
         else:  # CIFAR: one 3x3 conv, no pooling
             self.conv1, self.bn1 = conv_bn(in_chans, spec.stem_width, 3)
-        if spec.stem == "cifar":
-            self.maxpool = nn.Identity()
-        elif layout == "official":
-            self.maxpool = nn.MaxPool2d(3, 2, 0, ceil_mode=True)
-        else:
-            self.maxpool = nn.MaxPool2d(3, 2, 1)
-        self._stem = [(f"conv{i}", f"bn{i}") for i in (1, 2, 3) if hasattr(self, f"conv{i}")]
+            self.relu = nn.ReLU(inplace=True)
+            return
+        self.maxpool = (
+            nn.MaxPool2d(3, 2, 0, ceil_mode=True) if layout == "official" else nn.MaxPool2d(3, 2, 1)
+        )
 
-    def stages(self) -> list[nn.Sequential]:
-        return [getattr(self, f"layer{i + 1}") for i in range(self.num_stages)]
-
-    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
-        for conv, bn in self._stem:
-            x = self.relu(getattr(self, bn)(getattr(self, conv)(x)))
-        return self.maxpool(x)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.forward_stem(x)
-        for stage in self.stages():
-            x = stage(x)
-        return x
-
-    def se_blocks(self) -> dict[str, nn.Module]:
-        """SE modules by the paper's names: ``SE_<stage>_<block>`` (Sec. 7.2: SE_2_3 ... SE_5_3)."""
-        return {
-            f"SE_{i + 2}_{b + 1}": blk.se
-            for i, stage in enumerate(self.stages())
-            for b, blk in enumerate(stage)
-            if isinstance(blk.se, SqueezeExcitation)
-        }
+    def stages(self):
+        return [(stage, getattr(self, f"layer{i + 1}")) for i, stage in enumerate(self.spec.stage_ids)]
 
 
 # ---- the table ---------------------------------------------------------------------------------------
@@ -294,44 +243,10 @@ SPECS.update(
 )
 SE_NAMES = {name: ("senet154" if name == "resnext154_64x4d" else f"se_{name}") for name in SPECS}
 
-
-def _plain(spec):
-    def build(num_classes=1000, layout="official", drop_rate=None, in_chans=3):
-        return ResNet(spec, num_classes, None, layout, drop_rate, in_chans)
-
-    return build
-
-
-def _se(spec):
-    defaults = SEConfig()
-
-    def build(
-        num_classes=1000,
-        layout="official",
-        reduction=defaults.reduction,
-        squeeze=defaults.squeeze,
-        excitation=defaults.excitation,
-        bias=defaults.bias,
-        placement=defaults.placement,
-        stages=defaults.stages,
-        drop_rate=None,
-        in_chans=3,
-    ):
-        se = SEConfig(reduction, squeeze, excitation, bias, placement, stages)
-        return ResNet(spec, num_classes, se, layout, drop_rate, in_chans)
-
-    return build
-
-
-def _register():
-    for name, spec in SPECS.items():
-        cifar = spec.stem == "cifar"
-        meta = dict(family="resnet_cifar" if cifar else "resnet")
-        if cifar:
-            meta.update(input_size=(3, 32, 32), mean=CIFAR_MEAN, std=CIFAR_STD, crop_pct=1.0, num_classes=10)
-        se_name = SE_NAMES[name]
-        register_model(name, _plain(spec), ModelInfo(name, twin=se_name, **meta))
-        register_model(se_name, _se(spec), ModelInfo(se_name, se=True, twin=name, **meta))
-
-
-_register()
+RESNET = Family("resnet", ResNet, PLACEMENTS, {"layout": "official", "drop_rate": None, "in_chans": 3})
+register_family(RESNET, {n: s for n, s in SPECS.items() if s.stem != "cifar"}, SE_NAMES)
+register_family(
+    replace(RESNET, name="resnet_cifar", info=CIFAR_INFO),
+    {n: s for n, s in SPECS.items() if s.stem == "cifar"},
+    SE_NAMES,
+)

@@ -16,9 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._base import Classifier
-from ._se import SEConfig, init_weights
-from .cifar import CIFAR_PLACEMENTS, SEResidual, register_cifar, staged_se_blocks
+from ..layers import SEConfig
+from ..registry import Family, register_family
+from .base import Classifier, init_weights
+from .cifar import CIFAR_FAMILY_INFO, CIFAR_PLACEMENTS, SEResidual
 
 MODES = ("shake", "even")
 
@@ -31,8 +32,7 @@ def shake(a: torch.Tensor, b: torch.Tensor, backward: str, training: bool) -> to
     """
     if not training:
         return 0.5 * (a + b)
-    shape = (a.shape[0], 1, 1, 1)
-    alpha = torch.rand(shape, device=a.device, dtype=a.dtype)
+    alpha = torch.rand_like(a[:, :1, :1, :1])  # one weight per image
     beta = torch.rand_like(alpha) if backward == "shake" else torch.full_like(alpha, 0.5)
     return beta * a + (1 - beta) * b + ((alpha - beta) * (a - b)).detach()
 
@@ -97,6 +97,7 @@ class ShakeSpec:
     backward: str  # "shake" (Shake-Shake-Image) | "even" (Shake-Even-Image)
     groups: int | None = None  # ResNeXt branches: groups of the 3x3 conv; None = two 3x3 convs
     mid: tuple[int, int, int] | None = None  # bottleneck width of each branch
+    stage_ids = (2, 3, 4)
 
 
 class ShakeResNet(Classifier):
@@ -105,16 +106,13 @@ class ShakeResNet(Classifier):
     def __init__(
         self, spec: ShakeSpec, num_classes=10, se: SEConfig | None = None, drop_rate=None, in_chans: int = 3
     ):
-        super().__init__(spec.widths[-1], num_classes, drop_rate or 0.0, in_chans)
-        stage_ids = (2, 3, 4)
-        if se is not None:
-            se = se.validate(CIFAR_PLACEMENTS, stage_ids)
+        super().__init__(in_chans)
         self.spec, self.se_config = spec, se
         self.stem = nn.Sequential(
             nn.Conv2d(in_chans, spec.stem_width, 3, 1, 1, bias=False), nn.BatchNorm2d(spec.stem_width)
         )
         cin = spec.stem_width
-        for i, (stage, cout) in enumerate(zip(stage_ids, spec.widths)):
+        for i, (stage, cout) in enumerate(zip(spec.stage_ids, spec.widths)):
             blocks = []
             for b in range(spec.depth):
                 stride = 2 if (b == 0 and i > 0) else 1
@@ -125,24 +123,19 @@ class ShakeResNet(Classifier):
                 cin = cout
             self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
         self.final = nn.ReLU()
+        self.init_head(cin, num_classes, drop_rate or 0.0)
         init_weights(self)
 
-    def stages(self) -> list[nn.Sequential]:
-        return [self.layer1, self.layer2, self.layer3]
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x)
-        for stage in self.stages():
-            x = stage(x)
-        return self.final(x)
-
-    def se_blocks(self) -> dict[str, nn.Module]:
-        return staged_se_blocks(self.stages())
+    def stages(self):
+        return list(zip(self.spec.stage_ids, (self.layer1, self.layer2, self.layer3)))
 
 
 SPECS = {
-    "shake_shake26_2x96d": (ShakeSpec(4, (96, 192, 384), 16, "shake"), 10),
-    "shake_even29_2x4x64d": (ShakeSpec(3, (256, 512, 1024), 64, "even", groups=4, mid=(256, 512, 1024)), 100),
+    "shake_shake26_2x96d": ShakeSpec(4, (96, 192, 384), 16, "shake"),
+    "shake_even29_2x4x64d": ShakeSpec(3, (256, 512, 1024), 64, "even", groups=4, mid=(256, 512, 1024)),
 }
-for _name, (_spec, _classes) in SPECS.items():
-    register_cifar(_name, ShakeResNet, _spec, "cifar_shake", _classes)
+register_family(
+    Family("cifar_shake", ShakeResNet, CIFAR_PLACEMENTS, info=CIFAR_FAMILY_INFO),
+    SPECS,
+    row_info={"shake_even29_2x4x64d": {"num_classes": 100}},  # Table 5 is CIFAR-100
+)

@@ -9,16 +9,15 @@ divide: its hidden width is floor(216/16) = 13. docs/models.md has the numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..layers import SqueezeExcitation
-from ..registry import ModelInfo, register_model
-from ._base import Classifier
-from ._se import SEConfig, init_weights
+from ..layers import SEConfig
+from ..registry import Family, register_family
+from .base import Classifier, init_weights
 
 
 @dataclass(frozen=True)
@@ -30,25 +29,17 @@ class ShuffleNetSpec:
     stages: tuple[tuple[int, int], ...]
     dropout: float = 0.0
 
+    @property
+    def stage_ids(self) -> tuple[int, ...]:
+        return tuple(range(2, len(self.stages) + 2))
+
 
 SPECS = {"shufflenet_g3": ShuffleNetSpec(3, 24, ((4, 240), (8, 480), (4, 960)))}
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
-    n, c, h, w = x.shape
-    return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
-
-
-def se_block(cfg: SEConfig, channels: int) -> nn.Module:
-    """``cfg.block(channels)``, or with hidden width floor(C/r) where r does not divide C (216 channels)."""
-    if channels % cfg.reduction == 0:
-        return cfg.block(channels)
-    block = replace(cfg, reduction=1).block(channels)
-    hidden = max(1, channels // cfg.reduction)
-    block.fc1 = nn.Conv2d(channels, hidden, 1, bias=cfg.bias)
-    block.fc2 = nn.Conv2d(hidden, channels, 1, bias=cfg.bias)
-    block.reduction = cfg.reduction
-    return block
+    """(N, g * c, H, W) -> (N, c * g, H, W): the channels of each group spread over all groups."""
+    return x.unflatten(1, (groups, -1)).transpose(1, 2).flatten(1, 2)
 
 
 class ShuffleUnit(nn.Module):
@@ -69,7 +60,8 @@ class ShuffleUnit(nn.Module):
         self.conv3 = nn.Conv2d(mid, branch_out, 1, groups=groups, bias=False)
         self.bn3 = nn.BatchNorm2d(branch_out)
         self.relu = nn.ReLU(inplace=True)
-        self.se = se_block(se, branch_out) if se is not None else None
+        # floor(C/r) where r does not divide C (stage 2's first unit: 216 channels -> 13)
+        self.se = se.block(branch_out, hidden=max(1, branch_out // se.reduction)) if se is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
@@ -92,88 +84,28 @@ class ShuffleNet(Classifier):
         drop_rate=None,
         in_chans: int = 3,
     ):
-        super().__init__(
-            spec.stages[-1][1], num_classes, spec.dropout if drop_rate is None else drop_rate, in_chans
-        )
-        stage_ids = range(2, len(spec.stages) + 2)
-        if se is not None:
-            se = se.validate(("standard",), stage_ids)
+        super().__init__(in_chans)
         self.spec, self.se_config = spec, se
         self.conv1 = nn.Conv2d(in_chans, spec.stem, 3, 2, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(spec.stem)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         cin = spec.stem
-        for i, (stage, (units, cout)) in enumerate(zip(stage_ids, spec.stages)):
+        for i, (stage, (units, cout)) in enumerate(zip(spec.stage_ids, spec.stages)):
             blocks = []
             for u in range(units):
                 # ShuffleNet Sec. 3.3: no group conv on the first pointwise layer of stage 2 (24 inputs).
                 first_groups = 1 if (i == 0 and u == 0) else spec.groups
-                blocks.append(
-                    ShuffleUnit(
-                        cin,
-                        cout,
-                        2 if u == 0 else 1,
-                        spec.groups,
-                        first_groups,
-                        se if (se and se.in_stage(stage)) else None,
-                    )
-                )
+                unit_se = se if (se and se.in_stage(stage)) else None
+                blocks.append(ShuffleUnit(cin, cout, 2 if u == 0 else 1, spec.groups, first_groups, unit_se))
                 cin = cout
             self.add_module(f"stage{stage}", nn.Sequential(*blocks))
-        self.stage_ids = tuple(stage_ids)
+        self.init_head(cin, num_classes, spec.dropout if drop_rate is None else drop_rate)
         init_weights(self)
 
-    def stages(self) -> list[nn.Sequential]:
-        return [getattr(self, f"stage{s}") for s in self.stage_ids]
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        for stage in self.stages():
-            x = stage(x)
-        return x
-
-    def se_blocks(self) -> dict[str, nn.Module]:
+    def stages(self):
         """``SE_<stage>_<unit>`` (stages 2..4, as ShuffleNet's Table 1 numbers them)."""
-        return {
-            f"SE_{s}_{u + 1}": unit.se
-            for s, stage in zip(self.stage_ids, self.stages())
-            for u, unit in enumerate(stage)
-            if isinstance(unit.se, SqueezeExcitation)
-        }
+        return [(s, getattr(self, f"stage{s}")) for s in self.spec.stage_ids]
 
 
-def _plain(spec):
-    def build(num_classes=1000, drop_rate=None, in_chans=3):
-        return ShuffleNet(spec, num_classes, None, drop_rate, in_chans)
-
-    return build
-
-
-def _se(spec):
-    d = SEConfig()
-
-    def build(
-        num_classes=1000,
-        reduction=d.reduction,
-        squeeze=d.squeeze,
-        excitation=d.excitation,
-        bias=d.bias,
-        stages=d.stages,
-        drop_rate=None,
-        in_chans=3,
-    ):
-        se = SEConfig(reduction, squeeze, excitation, bias, "standard", stages)
-        return ShuffleNet(spec, num_classes, se, drop_rate, in_chans)
-
-    return build
-
-
-def _register():
-    for name, spec in SPECS.items():
-        meta = dict(family="shufflenet", min_input_size=32)
-        register_model(name, _plain(spec), ModelInfo(name, twin=f"se_{name}", **meta))
-        register_model(f"se_{name}", _se(spec), ModelInfo(f"se_{name}", se=True, twin=name, **meta))
-
-
-_register()
+register_family(Family("shufflenet", ShuffleNet), SPECS)

@@ -1,8 +1,4 @@
-"""``optimize_for_inference``: fold BatchNorm into the convolutions before it and take the fused SE paths.
-
-Folding BN (an affine map in eval mode) into the preceding conv removes one pass over every feature map;
-the SE paths (``senet.kernels``: fused F_scale + residual + ReLU, Eq. 4 and Fig. 3) are already the
-default in the residual blocks. The model computes the same function, to float32 round-off.
+"""Fold eval-mode BatchNorm into the convolution before it: one pass less over every feature map.
 
 Which BN follows which conv is read from a ``torch.fx`` trace, so any model works: one that does not
 trace as a whole is folded piece by piece (each submodule that traces), and what cannot be traced is
@@ -12,7 +8,6 @@ it in the shortcut) and neither module is shared.
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 
 import torch
@@ -20,25 +15,10 @@ import torch.fx
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-__all__ = ["fold_conv_bn", "optimize_for_inference"]
+__all__ = ["fold_conv_bn"]
 
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-
-
-def optimize_for_inference(model: nn.Module, inplace: bool = False) -> nn.Module:
-    """An eval-mode copy of ``model`` (or ``model`` itself if ``inplace``) with BN folded into convs.
-
-    Parameters stop requiring gradients: the result is for inference only. Folded BNs become
-    ``nn.Identity`` and their convs gain a bias, so the state_dict keys differ from the original's; keep
-    the original model for saving and fine-tuning.
-    """
-    if not inplace:
-        model = copy.deepcopy(model)
-    model.eval()
-    fold_conv_bn(model)
-    model.requires_grad_(False)
-    return model
 
 
 def fold_conv_bn(model: nn.Module) -> int:
@@ -62,27 +42,11 @@ def _fold(module: nn.Module, shared: set[int]) -> int:
     return len(pairs)
 
 
-class _Features(nn.Module):
-    """Traces ``forward_features`` of a classifier whose ``forward`` checks shapes (not traceable)."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.m = model
-
-    def forward(self, x):
-        return self.m.forward_features(x)
-
-
 def _trace(module: nn.Module) -> tuple[nn.Module, torch.fx.Graph] | None:
-    candidates = [module]
-    if callable(getattr(module, "forward_features", None)):
-        candidates.append(_Features(module))
-    for root in candidates:
-        try:
-            return root, torch.fx.Tracer().trace(root)
-        except Exception:  # noqa: BLE001  (any tracing failure: fall back to the children)
-            continue
-    return None
+    try:
+        return module, torch.fx.Tracer().trace(module)
+    except Exception:  # noqa: BLE001  (any tracing failure: fall back to the children)
+        return None
 
 
 def _conv_bn_pairs(root: nn.Module, graph: torch.fx.Graph, shared: set[int]) -> list[tuple[str, str]]:

@@ -1,0 +1,34 @@
+"""Fast paths, applied explicitly: the models' own ``forward`` is the paper's figure, these compute the
+same function faster. ``optimize_for_inference`` folds BN into convs and fuses each residual unit's end
+(``fold``, ``fuse``); ``kernels`` holds the fused SE step (PyTorch, or Triton on CUDA with SENET_TRITON=1).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from torch import nn
+
+from .fold import fold_conv_bn
+from .fuse import fuse_residual_steps
+
+__all__ = ["fold_conv_bn", "fuse_residual_steps", "optimize_for_inference"]
+
+
+def optimize_for_inference(model: nn.Module, inplace: bool = False) -> nn.Module:
+    """An eval-mode copy of ``model`` (or ``model`` itself if ``inplace``) that computes the same function
+    faster: BN folded into the convs before it, and each residual unit's ``relu(se(x) + shortcut)`` (or
+    ``relu(x + shortcut)``) one fused step without autograd.
+
+    Parameters stop requiring gradients: the result is for inference only. Folded BNs become
+    ``nn.Identity`` and their convs gain a bias, so the state_dict keys differ from the original's; keep
+    the original model for saving and fine-tuning. Hooks on a fused unit's SE module no longer fire (its
+    ``gate_fn`` still runs as a module): register analysis hooks on the original.
+    """
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.eval()
+    fold_conv_bn(model)
+    fuse_residual_steps(model)
+    model.requires_grad_(False)
+    return model

@@ -1,0 +1,130 @@
+"""What every senet classifier shares: stem -> stages -> head, timm's conventions, the SE block list.
+
+A model registers its modules in the order they run: the stem's, then the stages, then the head (added
+last by :meth:`Classifier.init_head`). ``forward_features`` is therefore just the modules before the head,
+one after the other, so ``list(model.children())``, torchvision's ``IntermediateLayerGetter`` and
+``create_feature_extractor`` and ``torch.fx.symbolic_trace`` all see the network as it is. The input check
+is a forward pre-hook, outside the traced ``forward``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..errors import SenetError
+from ..layers import SqueezeExcitation
+
+HEAD = ("global_pool", "pre_logits", "drop", "fc")  # the head's modules, in this order, always last
+
+
+@dataclass(frozen=True)
+class SEBlock:
+    """One SE block of a model: its stage (the paper's label), its 1-based index there, and the module."""
+
+    stage: int | str | None
+    index: int
+    module: SqueezeExcitation
+    name: str  # the paper's name: SE_<stage>_<index> (Sec. 7.2: SE_2_3 ... SE_5_3)
+
+
+def _check_input(model: Classifier, args) -> None:
+    x = args[0] if args else None
+    if isinstance(x, torch.Tensor) and (x.dim() != 4 or x.shape[1] != model.in_chans):
+        raise SenetError(
+            f"{type(model).__name__} expects input of shape (N, {model.in_chans}, H, W), got {tuple(x.shape)}"
+        )
+
+
+class Classifier(nn.Module):
+    """Base of every model: ``forward_features`` (the modules before the head) -> ``forward_head``.
+
+    Follows timm's conventions: ``forward_features``, ``forward_head(x, pre_logits=False)``,
+    ``reset_classifier(num_classes)``, ``num_features`` and ``get_classifier()``. Subclasses build the stem
+    and the stages, then call :meth:`init_head`, and list their stages in :meth:`stages`.
+    """
+
+    def __init__(self, in_chans: int = 3):
+        super().__init__()
+        self.in_chans = in_chans
+        self.register_forward_pre_hook(_check_input)
+
+    def init_head(
+        self,
+        num_features: int,
+        num_classes: int,
+        drop_rate: float = 0.0,
+        pool: nn.Module | None = None,
+        pre_logits: nn.Module | None = None,
+    ) -> None:
+        """global pool -> pre-logits (VGG's fc6/fc7) -> dropout -> fc, registered after everything else.
+
+        ``num_features`` is the width the classifier sees (after the pre-logits layers)."""
+        self.num_features, self.num_classes = num_features, num_classes
+        self.global_pool = pool if pool is not None else nn.AdaptiveAvgPool2d(1)
+        self.pre_logits = pre_logits if pre_logits is not None else nn.Identity()
+        self.drop = nn.Dropout(drop_rate) if drop_rate else nn.Identity()
+        self.fc = nn.Linear(num_features, num_classes)
+
+    def features(self) -> Iterable[nn.Module]:
+        """The modules of the stem and the stages, in the order they run."""
+        for name, module in self.named_children():
+            if name in HEAD:
+                return
+            yield module
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        for module in self.features():
+            x = module(x)
+        return x
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.drop(self.pre_logits(torch.flatten(self.global_pool(x), 1)))
+        return x if pre_logits else self.fc(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def get_classifier(self) -> nn.Module:
+        return self.fc
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the classifier with a fresh one for ``num_classes`` (0 = no classifier, features only)."""
+        self.num_classes = num_classes
+        device = next(self.parameters()).device
+        self.fc = nn.Linear(self.num_features, num_classes, device=device) if num_classes else nn.Identity()
+
+    # ---- SE blocks ----------------------------------------------------------------------------------------
+    def stages(self) -> list[tuple[int | str | None, Iterable[nn.Module]]]:
+        """``(stage label, units)`` for each stage whose units may hold an SE block (attribute ``se``)."""
+        return []
+
+    def se_name(self, stage, index: int) -> str:
+        return f"SE_{index}" if stage is None else f"SE_{stage}_{index}"
+
+    def se_blocks(self) -> list[SEBlock]:
+        """The live SE blocks, stage by stage (a block pruned to ``nn.Identity`` drops out)."""
+        return [
+            SEBlock(stage, i, unit.se, self.se_name(stage, i))
+            for stage, units in self.stages()
+            for i, unit in enumerate(units, 1)
+            if isinstance(getattr(unit, "se", None), SqueezeExcitation)
+        ]
+
+
+def init_weights(model: nn.Module) -> None:
+    """He initialisation (PAPER.md section 8) for convs, unit BN, small normal classifier."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d | nn.GroupNorm):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.zeros_(m.bias)
