@@ -24,11 +24,11 @@ import time
 import torch
 import torch.nn.functional as F
 import triton.testing
+from senet.kernels import _triton as T
 
 import senet
 from senet import kernels
-from senet.analysis.bench import environment
-from senet.kernels import _triton as T
+from senet.benchmark import environment
 
 SHAPES = [(128, 256, 56, 56), (128, 512, 28, 28), (128, 1024, 14, 14), (128, 2048, 7, 7)]
 

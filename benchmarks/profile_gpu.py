@@ -19,7 +19,7 @@ from torch.profiler import ProfilerActivity, profile
 
 import senet
 from senet import kernels
-from senet.analysis.bench import environment
+from senet.benchmark import environment
 
 
 def _step(model, x, y, opt):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 import senet
-from senet.analysis.bench import split_models
+from senet.benchmark import split_models
 from senet.cli import main
 from senet.errors import SenetError
 

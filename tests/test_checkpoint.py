@@ -6,9 +6,11 @@ import pickle
 import pytest
 import torch
 
+import senet
 from senet import CheckpointError
-from senet import checkpoint as ckpt
 from senet.cli import main
+from senet.engine import checkpoint as ckpt
+from senet.io import atomic_write
 
 
 class Evil:
@@ -74,7 +76,7 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        ckpt.atomic_write(p, boom)
+        atomic_write(p, boom)
     assert p.read_bytes() == before
     assert [f.name for f in tmp_path.iterdir()] == ["x.pt"]  # no temporary left behind
 
@@ -85,3 +87,17 @@ def test_rng_state_round_trips_through_weights_only(tmp_path):
     a = torch.rand(3)
     ckpt.set_rng_state(torch.load(tmp_path / "r.pt", weights_only=True)["rng"])
     assert torch.equal(a, torch.rand(3))
+
+
+def test_written_files_get_the_permissions_of_any_file_the_user_writes(tmp_path):
+    """Checkpoints, weights and exports are written through one helper: mode 0666 minus the umask."""
+    import os
+    import stat
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    expected = stat.S_IMODE(plain.stat().st_mode)
+    ckpt.save({"a": torch.zeros(1)}, tmp_path / "c.pt")
+    senet.save_weights({"a": torch.zeros(1)}, tmp_path / "w.safetensors")
+    for name in ("c.pt", "w.safetensors"):
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == expected, name

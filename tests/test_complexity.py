@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from senet import complexity, create_model
-from senet.complexity import count_macs, paper_comparison
+from senet.counting import count_macs, paper_comparison
 from senet.models.resnet import SE_NAMES
 from senet.paper import ROWS
 

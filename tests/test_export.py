@@ -11,7 +11,7 @@ import torch
 
 from senet import SenetError, create_model, list_models, model_info
 from senet.cli import main
-from senet.export import export
+from senet.deploy.export import export
 
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
@@ -131,7 +131,7 @@ def test_read_only_directory(tmp_path):
 
 
 def test_failed_export_leaves_no_file(tmp_path, monkeypatch):
-    ex = importlib.import_module("senet.export")  # `senet.export` is the function
+    ex = importlib.import_module("senet.deploy.export")  # `senet.export` is the function
 
     def broken(model, x, path, opset):
         with open(path, "wb") as f:

@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 import senet
-from senet import checkpoint as ckpt
+from senet.engine import checkpoint as ckpt
 
 # digits: real augmentation (random shifts) so the RNG state must be restored for an exact resume.
 SMALL = dict(

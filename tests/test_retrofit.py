@@ -12,7 +12,7 @@ from torch import nn
 
 import senet
 from senet import SenetError, add_se
-from senet.complexity import count_params
+from senet.counting import count_params
 
 
 def _added(model, **options):

@@ -5,26 +5,28 @@ The public face. Heavy parts (training, export, benchmarks) are imported on firs
 
 from importlib import import_module
 
-from .complexity import complexity  # eager: these functions share their module's name and must shadow it
 from .errors import CheckpointError, DataError, SenetError
-from .export import export
-from .layers import SqueezeExcitation
-from .registry import create_model, list_models, model_info
+from .layers import SEConfig, SqueezeExcitation
+from .registry import create_model, list_models, model_info, model_options
 
 __version__ = "0.1.0"
 
-# name -> module that defines it; imported lazily so `import senet` stays light.
+# name -> module that defines it; imported lazily so `import senet` stays light. No module of the package
+# bears the name of one of these functions (senet.export is the function; the module is senet.deploy.export).
 _LAZY = {
+    "complexity": "senet.counting",
+    "export": "senet.deploy.export",
     "load_weights": "senet.weights",
     "save_weights": "senet.weights",
     "load_state_dict_file": "senet.weights",
     "add_se": "senet.retrofit",
     "train": "senet.engine",
+    "TrainConfig": "senet.engine",
     "evaluate": "senet.evaluation",
     "get_recipe": "senet.recipes",
     "list_recipes": "senet.recipes",
     "optimize_for_inference": "senet.fast",
-    "bench": "senet.analysis.bench",
+    "bench": "senet.benchmark",
     "ablate": "senet.analysis.ablate",
     "excitations": "senet.analysis.excitations",
     "report": "senet.analysis.report",
@@ -33,13 +35,13 @@ _LAZY = {
 __all__ = [
     "CheckpointError",
     "DataError",
+    "SEConfig",
     "SenetError",
     "SqueezeExcitation",
-    "complexity",
-    "export",
     "create_model",
     "list_models",
     "model_info",
+    "model_options",
     *_LAZY,
 ]
 

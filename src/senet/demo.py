@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from .complexity import complexity
-from .train_config import TrainConfig
+from .counting import complexity
+from .engine import TrainConfig
 
 MODELS = ("se_resnet20_cifar", "resnet20_cifar")
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import data as D
-from .distributed import all_reduce_sum
+from .engine.distributed import all_reduce_sum
 from .errors import CheckpointError, SenetError
 
 
@@ -128,7 +128,7 @@ def _model(model, checkpoint, num_classes: int, options: dict) -> nn.Module:
     if isinstance(model, nn.Module):
         return load_weights(model, checkpoint) if checkpoint else model
     if checkpoint and Path(checkpoint).suffix != ".safetensors":
-        from .checkpoint import load
+        from .engine.checkpoint import load
 
         try:
             cfg = load(checkpoint).get("config", {})

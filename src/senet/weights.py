@@ -10,15 +10,14 @@ Nothing is ever unpickled: ``.safetensors`` files are read by safetensors and ev
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .checkpoint import torch_load_safely
 from .errors import CheckpointError
+from .io import atomic_write, torch_load_safely
 
 _WRAPPERS = ("model", "state_dict", "model_state", "model_state_dict", "module")
 _PREFIXES = ("module.", "_orig_mod.")
@@ -149,15 +148,4 @@ def save_weights(
     meta = {"format": "pt", **(metadata or {})}
     if isinstance(model, nn.Module) and hasattr(model, "model_name"):
         meta.setdefault("senet_model", model.model_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(sd, tmp, metadata=meta)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: save_file(sd, tmp, metadata=meta))

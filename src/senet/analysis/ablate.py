@@ -47,7 +47,7 @@ def ablate(
     """Run the variants of ``table`` (10..16, "10,13" or "all") and write their tables; returns the rows.
 
     ``options``: ``only`` (variant labels of one table), ``se_bias`` (default False, as the TPAMI
-    ablations), and any :class:`senet.train_config.TrainConfig` field (``max_batches``, ``batch_size``,
+    ablations), and any :class:`senet.engine.TrainConfig` field (``max_batches``, ``batch_size``,
     ``device``, ``workers``, ``seed``, ...).
     """
     numbers = T.parse_tables(table)
@@ -144,7 +144,7 @@ def _num_classes(data: str) -> int:
 
 
 def _count(model: str, options: dict, num_classes: int) -> dict:
-    from ..complexity import complexity
+    from ..counting import complexity
 
     c = complexity(model, num_classes=num_classes, **options)
     return {"params": c.params, "gflops": round(c.gflops, 4)}
@@ -152,8 +152,7 @@ def _count(model: str, options: dict, num_classes: int) -> dict:
 
 def _train_all(runs: list[dict], out: Path, data, recipe, epochs, options) -> str | None:
     """Train each distinct run that has not finished; returns the run that stopped early, if any."""
-    from ..engine import train
-    from ..train_config import TrainConfig
+    from ..engine import TrainConfig, train
 
     done = set()
     for r in runs:

@@ -47,7 +47,7 @@ def drop_se_stage(model: nn.Module, stage: int) -> list[str]:
 
 def expected_saving(model: str, stages: list[int], stage: int, num_classes: int, **options) -> dict:
     """Params and GFLOPs of the model with and without SE in ``stage``, by :func:`senet.complexity`."""
-    from ..complexity import complexity
+    from ..counting import complexity
     from ..registry import model_info
 
     options = {k: v for k, v in options.items() if k != "stages"}
@@ -73,7 +73,7 @@ def stage_pruning(
     model: str, checkpoint, stage: int, *, data: str = "digits", device: str | None = None, **options
 ) -> dict:
     """Top-1/top-5 error with and without the SE blocks of ``stage``, and the parameters saved."""
-    from ..complexity import count_params
+    from ..counting import count_params
     from ..registry import create_model
 
     if not isinstance(stage, int) or isinstance(stage, bool):

@@ -74,7 +74,7 @@ def command_line(args) -> str:
 
 
 def run(args):
-    from ..analysis.bench import bench, format_table
+    from ..benchmark import bench, format_table
 
     result = bench(
         args.models,

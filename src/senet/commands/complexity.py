@@ -23,7 +23,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..complexity import complexity, paper_comparison
+    from ..counting import complexity, paper_comparison
     from ..registry import list_models
 
     if args.paper:

@@ -17,7 +17,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..export import export
+    from ..deploy.export import export
 
     path = export(
         args.model,

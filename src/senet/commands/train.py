@@ -66,7 +66,7 @@ def add_arguments(p):
 
 
 def config_from_args(args):
-    from ..train_config import TrainConfig
+    from ..engine import TrainConfig
 
     fields = (
         "model",

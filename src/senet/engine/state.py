@@ -1,7 +1,7 @@
 """Everything a training run holds between steps, built from a :class:`TrainConfig`, saved and restored.
 
-The engine's loop reads a ``Session``; this module resolves the recipe, builds data, model, optimiser,
-schedule and AMP scaler, and turns the whole state into a checkpoint and back (``senet.checkpoint``).
+The engine's loop reads a ``Session``; this module builds data, model, optimiser, schedule and AMP
+scaler from the resolved config, and turns the whole state into a checkpoint and back (``checkpoint``).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .. import data as D
+from ..amp import autocast
+from ..recipes import Recipe
 from . import checkpoint as ckpt
-from . import data as D
 from . import distributed
-from .errors import SenetError
-from .recipes import Recipe, default_recipe, get_recipe
-from .train_config import TrainConfig
+from .config import TrainConfig, model_options, resolve, views_for
+from .rundir import BEST, LAST
 
 
 @dataclass
@@ -61,9 +62,8 @@ class Session:
         return self.resolved["micro_batch"]
 
     def autocast(self):
-        """The one AMP context of the loop (a disabled context without --amp)."""
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.config.amp, torch.bfloat16)
-        return torch.autocast(self.device.type, dtype=dtype, enabled=self.config.amp is not None)
+        """The one AMP context of the loop (a null context without --amp)."""
+        return autocast(self.device.type, self.config.amp)
 
     @property
     def memory_format(self):
@@ -93,7 +93,7 @@ class Session:
 
     def restore(self, state: dict, path) -> None:
         """Continue from a checkpoint of the same model and class count."""
-        from .weights import load_weights
+        from ..weights import load_weights
 
         ckpt.check_compatible(state, self.config.model, len(self.classes), path)
         load_weights(self.model, state["model"])
@@ -117,68 +117,19 @@ class Session:
         """Rank 0 writes checkpoint_last.pt atomically (and copies it to checkpoint_best.pt)."""
         if not self.env.is_main:
             return
-        last = ckpt.save(self.state(), self.out / ckpt.LAST)
+        last = ckpt.save(self.state(), self.out / LAST)
         if best:
             import shutil
 
-            ckpt.atomic_write(self.out / ckpt.BEST, lambda tmp: shutil.copyfile(last, tmp))
+            from ..io import atomic_write
+
+            atomic_write(self.out / BEST, lambda tmp: shutil.copyfile(last, tmp))
 
 
 # ---- building a session ---------------------------------------------------------------------------------
-def resolve(config: TrainConfig, env: distributed.DistEnv) -> tuple[Recipe, dict]:
-    """Fill the config's blanks from the recipe (PAPER.md sec. 8); lr scales with the global batch.
-
-    Images are the recipe's size (224) for image folders and 32x32 for CIFAR, digits and synthetic data.
-    """
-    recipe = get_recipe(config.recipe or default_recipe(config.data))
-    batch = config.batch_size or recipe.batch_size
-    per_rank = env.world_size * config.accum_steps
-    if batch % per_rank:
-        raise SenetError(
-            f"batch size {batch} is not divisible by {env.world_size} processes x "
-            f"{config.accum_steps} accumulation steps"
-        )
-    pick = lambda v, default: default if v is None else v  # noqa: E731
-    return recipe, {
-        "recipe": recipe.name,
-        "epochs": config.epochs or recipe.epochs,
-        "batch_size": batch,
-        "micro_batch": batch // per_rank,
-        "world_size": env.world_size,
-        "lr": pick(config.lr, recipe.lr_for(batch)),
-        "weight_decay": pick(config.weight_decay, recipe.weight_decay),
-        "label_smoothing": pick(config.label_smoothing, recipe.label_smoothing),
-        "class_balanced": pick(config.class_balanced, recipe.class_balanced),
-        "image_size": config.image_size
-        or (recipe.train_size if config.data.startswith("imagefolder") else 32),
-        "out": str(config.out or f"runs/{config.model}"),
-    }
-
-
-def views_for(config: TrainConfig, recipe: Recipe, size: int) -> D.Views:
-    """Training and evaluation views: the recipe's for real data; shifts for digits; none for synthetic."""
-    kind, _ = D.parse(config.data)
-    augment = {"digits": "digits", "synthetic": "none"}.get(kind, recipe.augment)
-    if kind != "imagefolder":
-        return D.Views(augment, size, cutout=recipe.cutout)
-    crop = size if config.image_size else recipe.eval_crop
-    resize = round(size / 0.875) if config.image_size else recipe.eval_resize
-    return D.Views(augment, size, resize, crop, recipe.crop_scale, recipe.crop_ratio, recipe.cutout)
-
-
-def model_options(config: TrainConfig, recipe: Recipe) -> dict:
-    """The SE options: the config's, plus the recipe's ``bias=False`` for SE models (TPAMI ablations)."""
-    from .registry import model_info
-
-    opts = dict(config.model_options)
-    if recipe.se_bias is False and model_info(config.model).se:
-        opts.setdefault("bias", False)
-    return opts
-
-
 def build(config: TrainConfig, env: distributed.DistEnv, device: torch.device) -> Session:
     """Data, model (seeded), DDP, optimiser, schedule and scaler for a run."""
-    from .registry import create_model
+    from ..registry import create_model
 
     recipe, resolved = resolve(config, env)
     train_set, val_set, classes, _ = D.build(

@@ -10,15 +10,15 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .errors import SenetError
-from .layers import check_choice
+from ..errors import SenetError
+from ..io import atomic_write
+from ..layers import check_choice
 
 FORMATS = ("onnx", "torchscript")
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
@@ -39,7 +39,7 @@ def _check_target(out) -> Path:
 
 def _resolve(model, checkpoint, num_classes, options) -> tuple[nn.Module, int, int]:
     """The model in eval mode, its native input size and its smallest one."""
-    from .registry import create_model, model_info
+    from ..registry import create_model, model_info
 
     if isinstance(model, str):
         info = model_info(model)
@@ -50,7 +50,7 @@ def _resolve(model, checkpoint, num_classes, options) -> tuple[nn.Module, int, i
     if options or num_classes is not None:
         raise SenetError("model options and num_classes apply to a model name, not to a built model")
     if checkpoint is not None:
-        from .weights import load_weights
+        from ..weights import load_weights
 
         load_weights(model, checkpoint)
     cfg = getattr(model, "default_cfg", {})
@@ -106,18 +106,8 @@ def export(
         raise SenetError(f"size must be an integer of at least {smallest} for this model, got {size!r}")
     param = next(model.parameters())
     x = torch.randn(2, getattr(model, "in_chans", 3), size, size, dtype=param.dtype, device=param.device)
-    fd, tmp = tempfile.mkstemp(
-        dir=out.parent if str(out.parent) else ".", prefix=f".{out.name}.", suffix=".tmp"
-    )
-    os.close(fd)
-    try:
-        with torch.no_grad():
-            (_onnx(model, x, tmp, opset) if format == "onnx" else _torchscript(model, x, tmp))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it 0600; the result gets the usual permissions
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with torch.no_grad():
+        atomic_write(
+            out, lambda tmp: _onnx(model, x, tmp, opset) if format == "onnx" else _torchscript(model, x, tmp)
+        )
     return out

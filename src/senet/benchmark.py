@@ -23,10 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import SenetError
+from .amp import autocast, check_amp
+from .errors import SenetError
 
 MODES = ("infer", "train")
-AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,7 @@ class BenchConfig:
     def validate(self) -> BenchConfig:
         if self.mode not in MODES:
             raise SenetError(f"mode={self.mode!r} is not allowed; choose one of {MODES}")
-        if self.amp is not None and self.amp not in AMP_DTYPES:
-            raise SenetError(f"amp={self.amp!r} is not allowed; choose one of {tuple(AMP_DTYPES)} or None")
+        check_amp(self.amp)
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             raise SenetError("device=cuda but CUDA is not available here; use --device cpu")
         if self.iters < 2 or self.warmup < 0 or self.batch_size < 1 or self.size < 1:
@@ -86,10 +85,19 @@ def _options(ref: str) -> tuple[str, dict]:
 
 
 def load_model(ref: str, num_classes: int = 1000) -> nn.Module:
-    """A senet model by name (options as ``NAME[key=value,...]``), or ``timm:NAME`` / ``torchvision:NAME``.
+    """A senet model by name (options as ``NAME[key=value,...]``), or ``timm:NAME`` / ``torchvision:NAME``;
+    ``fused:REF`` is REF with its residual units fused (``senet.fast.fuse_residual_steps``), so a table can
+    time the plain forward and the fused one side by side, in training too.
 
     Random weights, nothing is downloaded.
     """
+    if ref.startswith("fused:"):
+        from .fast import fuse_residual_steps
+
+        model = load_model(ref[len("fused:") :], num_classes)
+        if not fuse_residual_steps(model):
+            raise SenetError(f"{ref}: no residual unit of this model can be fused")
+        return model
     ref, options = _options(ref)
     source, _, name = ref.rpartition(":")
     if source == "timm":
@@ -107,7 +115,7 @@ def load_model(ref: str, num_classes: int = 1000) -> nn.Module:
             raise SenetError(f"{ref}: {e}") from None
     if source:
         raise SenetError(f"{ref}: unknown source {source!r}; use a senet name, timm:NAME or torchvision:NAME")
-    from ..registry import create_model
+    from .registry import create_model
 
     return create_model(name, num_classes=num_classes, **options)
 
@@ -121,7 +129,7 @@ class _Runner:
         self.ref, self.params = ref, sum(p.numel() for p in model.parameters())
         model.train(cfg.mode == "train")
         if cfg.optimize:
-            from ..fast import optimize_for_inference
+            from .fast import optimize_for_inference
 
             model = optimize_for_inference(model, inplace=True)
         fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
@@ -134,9 +142,7 @@ class _Runner:
         self.cfg, self.ms, self.cpu_ms = cfg, [], []
 
     def _autocast(self):
-        if self.cfg.amp is None:
-            return contextlib.nullcontext()
-        return torch.autocast(torch.device(self.cfg.device).type, dtype=AMP_DTYPES[self.cfg.amp])
+        return autocast(torch.device(self.cfg.device).type, self.cfg.amp)
 
     def step(self) -> None:
         if self.opt is None:

@@ -1,9 +1,9 @@
 """Training: ``train(config) -> summary``, the epoch loop and the step, small and commented.
 
 One AMP context, no flag branches inside the step: AMP, channels-last, DDP and accumulation are
-decided once in ``senet.session`` (the GradScaler is a pass-through unless fp16). The paper's recipes
-are in ``senet.recipes``; the run directory's files in ``senet.run_files``; checkpoints in
-``senet.checkpoint``. Launch with ``torchrun`` for DistributedDataParallel (``senet.distributed``).
+decided once in ``state`` (the GradScaler is a pass-through unless fp16). The paper's recipes are in
+``senet.recipes``; the run directory's files in ``rundir``; checkpoints in ``checkpoint``. Launch with
+``torchrun`` for DistributedDataParallel (``distributed``).
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ import time
 import torch
 from tqdm import tqdm
 
+from .. import data as D
+from ..errors import SenetError
+from ..evaluation import evaluate_loader
+from ..io import write_json
 from . import checkpoint as ckpt
-from . import data as D
-from . import distributed, run_files
-from . import session as S
-from .errors import SenetError
-from .evaluation import evaluate_loader
-from .train_config import TrainConfig
+from . import distributed, rundir
+from . import state as S
+from .config import TrainConfig
+from .rundir import LAST, SUMMARY, TENSORBOARD, WEIGHTS
 
 
 class NonFiniteLoss(SenetError):
@@ -61,21 +63,21 @@ def _start(s: S.Session) -> dict | None:
         found = ckpt.find_resume(out)
     elif cfg.resume:
         found = (cfg.resume, ckpt.load(cfg.resume))
-    elif (out / ckpt.LAST).exists() or (out / ckpt.BEST).exists():
+    elif (out / LAST).exists() or (out / rundir.BEST).exists():
         raise SenetError(
             f"{out} already holds a run; continue it with --resume auto, or choose another --out"
         )
     if found:
         s.restore(found[1], found[0])
         _log(s, f"resumed from {found[0]} at epoch {s.epoch + 1}, step {s.step_in_epoch}")
-        if s.epoch >= s.epochs and (out / ckpt.SUMMARY).exists():
+        if s.epoch >= s.epochs and (out / SUMMARY).exists():
             import json
 
-            _log(s, f"{out} has already finished; its summary is {out / ckpt.SUMMARY}")
-            return json.loads((out / ckpt.SUMMARY).read_text())
+            _log(s, f"{out} has already finished; its summary is {out / SUMMARY}")
+            return json.loads((out / SUMMARY).read_text())
     if s.env.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        run_files.write_config(out, {**cfg.as_dict(), **s.resolved}, s.recipe.as_dict())
+        rundir.write_config(out, {**cfg.as_dict(), **s.resolved}, s.recipe.as_dict())
     return None
 
 
@@ -84,7 +86,7 @@ def fit(s: S.Session) -> dict:
     writer = None
     if s.env.is_main and s.config.tensorboard:
         # scalars are logged per epoch, so a resumed run purges what came after its last finished epoch
-        writer = S.tensorboard_writer_cls()(str(s.out / "tensorboard"), purge_step=s.epoch + 1)
+        writer = S.tensorboard_writer_cls()(str(s.out / TENSORBOARD), purge_step=s.epoch + 1)
     try:
         with S.stop_on_signals(s):
             while s.epoch < s.epochs:
@@ -95,7 +97,7 @@ def fit(s: S.Session) -> dict:
                     s.save()
                     _log(
                         s,
-                        f"stopped at epoch {s.epoch + 1}, step {s.step_in_epoch}: {s.out / ckpt.LAST} "
+                        f"stopped at epoch {s.epoch + 1}, step {s.step_in_epoch}: {s.out / LAST} "
                         "saved; continue with --resume auto",
                     )
                     return {"status": "stopped", "epoch": s.epoch, "global_step": s.global_step}
@@ -187,7 +189,7 @@ def _check_finite(s: S.Session, sums: torch.Tensor) -> None:
     if distributed.any_rank(not torch.isfinite(sums[0]).item(), s.device):
         raise NonFiniteLoss(
             f"the loss became non-finite in epoch {s.epoch + 1} (step {s.global_step}); stopped "
-            f"without saving, {s.out / ckpt.LAST} is the last good state. Lower --lr or "
+            f"without saving, {s.out / LAST} is the last good state. Lower --lr or "
             "drop --amp fp16"
         )
 
@@ -238,8 +240,8 @@ def _end_epoch(s: S.Session, sums: torch.Tensor, seconds: float, writer) -> None
     s.epoch, s.step_in_epoch, s.epoch_sums = s.epoch + 1, 0, None
     s.save(best=best)
     if s.env.is_main:
-        run_files.write_metrics(s.out, s.history)
-        run_files.log_scalars(writer, row, s.epoch)
+        rundir.write_metrics(s.out, s.history)
+        rundir.log_scalars(writer, row, s.epoch)
         skipped_note = f", {row['skipped']} unreadable images skipped" if row["skipped"] else ""
         _log(
             s,
@@ -257,7 +259,7 @@ def _evaluate(s: S.Session) -> dict:
 
 def _finish(s: S.Session) -> dict:
     """Final evaluation, model.safetensors, curves.png, then summary.json (last: it marks a finished run)."""
-    from .weights import save_weights
+    from ..weights import save_weights
 
     final = _evaluate(s)
     summary = {
@@ -284,9 +286,9 @@ def _finish(s: S.Session) -> dict:
         "status": "finished",
     }
     if s.env.is_main:
-        save_weights(s.model, s.out / ckpt.WEIGHTS, {"senet_model": s.config.model})
-        run_files.write_curves(s.out, s.history, f"{s.config.model} on {s.config.data}")
-        ckpt.write_json(summary, s.out / ckpt.SUMMARY)
+        save_weights(s.model, s.out / WEIGHTS, {"senet_model": s.config.model})
+        rundir.write_curves(s.out, s.history, f"{s.config.model} on {s.config.data}")
+        write_json(summary, s.out / SUMMARY)
         _log(
             s,
             f"done: top-1 error {final['top1_error']:.2f}%, top-5 error {final['top5_error']:.2f}%; "

@@ -1,5 +1,6 @@
-"""The run directory's files beside the checkpoints: config.json, metrics.csv, TensorBoard, curves.png,
-summary.json (written last, atomically: its presence marks a finished run). Rank 0 only."""
+"""The run directory: the names of its files, and the files beside the checkpoints (config.json,
+metrics.csv, TensorBoard, curves.png, summary.json: written last, its presence marks a finished run).
+Rank 0 only; every file is written atomically (``senet.io``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoint as ckpt
+from .. import io as sio
+
+LAST, BEST = "checkpoint_last.pt", "checkpoint_best.pt"
+WEIGHTS, SUMMARY, CONFIG = "model.safetensors", "summary.json", "config.json"
+METRICS, CURVES, TENSORBOARD = "metrics.csv", "curves.png", "tensorboard"
 
 COLUMNS = (
     "epoch",
@@ -28,7 +33,7 @@ COLUMNS = (
 
 def write_config(out: Path, config: dict, recipe: dict) -> None:
     versions = {"torch": torch.__version__, "python": platform.python_version()}
-    ckpt.write_json({"config": config, "recipe": recipe, "versions": versions}, out / "config.json")
+    sio.write_json({"config": config, "recipe": recipe, "versions": versions}, out / CONFIG)
 
 
 def write_metrics(out: Path, history: list[dict]) -> None:
@@ -37,8 +42,7 @@ def write_metrics(out: Path, history: list[dict]) -> None:
     w = csv.DictWriter(buf, COLUMNS, extrasaction="ignore")
     w.writeheader()
     w.writerows(history)
-    text = buf.getvalue()
-    ckpt.atomic_write(out / "metrics.csv", lambda tmp: Path(tmp).write_text(text))
+    sio.write_text(out / METRICS, buf.getvalue())
 
 
 def log_scalars(writer, row: dict, step: int) -> None:
@@ -74,5 +78,5 @@ def write_curves(out: Path, history: list[dict], title: str) -> None:
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    ckpt.atomic_write(out / "curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    sio.atomic_write(out / CURVES, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)

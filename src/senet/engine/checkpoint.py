@@ -1,92 +1,29 @@
-"""Checkpoints that survive anything: atomic writes, last/best, the full training state, safe loading.
+"""What a training checkpoint holds and how it is found again: the full state, safe loading, RNG state.
 
 A checkpoint is a plain dict of tensors, numbers, strings and lists, so ``torch.load(weights_only=True)``
-reads it and nothing is ever unpickled. The model's state_dict sits under ``"model"``, so
+reads it and nothing is ever unpickled (``senet.io``). The model's state_dict sits under ``"model"``, so
 ``senet.create_model(name, checkpoint="run/checkpoint_best.pt")`` loads it directly.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import pickle
 import random
-import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .errors import CheckpointError
+from ..errors import CheckpointError
+from ..io import torch_load_safely, torch_save
+from .rundir import BEST, LAST
 
 FORMAT = "senet-train-1"
-LAST, BEST, WEIGHTS, SUMMARY = "checkpoint_last.pt", "checkpoint_best.pt", "model.safetensors", "summary.json"
-
-
-def atomic_write(path: Path, write) -> Path:
-    """``write(tmp_path)``, fsync, then rename over ``path``: a crash leaves the old file or the new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def _fsync_dir(d: Path) -> None:
-    try:
-        fd = os.open(d, os.O_RDONLY)
-    except OSError:  # not possible on every platform
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def save(state: dict, path: Path) -> Path:
     """Atomically ``torch.save`` a full training state."""
-    return atomic_write(path, lambda tmp: torch.save(state, tmp))
-
-
-def write_json(obj, path: Path) -> Path:
-    def write(tmp):
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=2, default=str)
-            f.write("\n")
-
-    return atomic_write(path, write)
-
-
-def torch_load_safely(path: Path):
-    """``torch.load(weights_only=True)``: tensors, numbers, strings and containers only, never code.
-
-    A pickle holding any other object is refused without being unpickled; a file that is no checkpoint
-    at all (text, truncated, random bytes: the unpickler then fails in many ways) is one clear error.
-    """
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(
-            f"{path}: refused to load: the file holds pickled objects other than tensors ({first}); "
-            "it was not unpickled. Re-save its state_dict, or convert it to safetensors"
-        ) from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
-        raise CheckpointError(
-            f"{path}: not a PyTorch checkpoint, or truncated ({type(e).__name__}: {e})"
-        ) from None
-    except Exception as e:  # garbage makes the restricted unpickler fail with IndexError, KeyError, ...
-        raise CheckpointError(f"{path}: not a PyTorch checkpoint ({type(e).__name__})") from None
+    return torch_save(state, path)
 
 
 def load(path: str | os.PathLike) -> dict:

@@ -1,4 +1,4 @@
-"""``TrainConfig``: everything one training run needs, as one frozen dataclass.
+"""``TrainConfig``: everything one training run needs, as one frozen dataclass, and its resolution.
 
 Fields left ``None`` are filled from the recipe (``senet recipes``) when the run starts; the resolved
 values are written to ``config.json`` in the run directory. ``senet train`` builds one from its flags,
@@ -10,9 +10,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .errors import SenetError
-
-AMP_DTYPES = ("bf16", "fp16")
+from .. import data as D
+from ..amp import check_amp
+from ..errors import SenetError
+from ..recipes import Recipe, default_recipe, get_recipe
+from .distributed import DistEnv
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,7 @@ class TrainConfig:
     model_options: dict = field(default_factory=dict)  # SE knobs: reduction, squeeze, excitation, ...
 
     def __post_init__(self):
-        if self.amp not in (None, *AMP_DTYPES):
-            raise SenetError(f"amp={self.amp!r}: allowed are {', '.join(AMP_DTYPES)} (or none)")
+        check_amp(self.amp)
         for name in ("epochs", "batch_size", "accum_steps", "max_steps", "max_batches", "image_size"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v < 1):
@@ -75,3 +76,54 @@ class TrainConfig:
 
     def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)
+
+
+def resolve(config: TrainConfig, env: DistEnv) -> tuple[Recipe, dict]:
+    """Fill the config's blanks from the recipe (PAPER.md sec. 8); lr scales with the global batch.
+
+    Images are the recipe's size (224) for image folders and 32x32 for CIFAR, digits and synthetic data.
+    """
+    recipe = get_recipe(config.recipe or default_recipe(config.data))
+    batch = config.batch_size or recipe.batch_size
+    per_rank = env.world_size * config.accum_steps
+    if batch % per_rank:
+        raise SenetError(
+            f"batch size {batch} is not divisible by {env.world_size} processes x "
+            f"{config.accum_steps} accumulation steps"
+        )
+    pick = lambda v, default: default if v is None else v  # noqa: E731
+    return recipe, {
+        "recipe": recipe.name,
+        "epochs": config.epochs or recipe.epochs,
+        "batch_size": batch,
+        "micro_batch": batch // per_rank,
+        "world_size": env.world_size,
+        "lr": pick(config.lr, recipe.lr_for(batch)),
+        "weight_decay": pick(config.weight_decay, recipe.weight_decay),
+        "label_smoothing": pick(config.label_smoothing, recipe.label_smoothing),
+        "class_balanced": pick(config.class_balanced, recipe.class_balanced),
+        "image_size": config.image_size
+        or (recipe.train_size if config.data.startswith("imagefolder") else 32),
+        "out": str(config.out or f"runs/{config.model}"),
+    }
+
+
+def views_for(config: TrainConfig, recipe: Recipe, size: int) -> D.Views:
+    """Training and evaluation views: the recipe's for real data; shifts for digits; none for synthetic."""
+    kind, _ = D.parse(config.data)
+    augment = {"digits": "digits", "synthetic": "none"}.get(kind, recipe.augment)
+    if kind != "imagefolder":
+        return D.Views(augment, size, cutout=recipe.cutout)
+    crop = size if config.image_size else recipe.eval_crop
+    resize = round(size / 0.875) if config.image_size else recipe.eval_resize
+    return D.Views(augment, size, resize, crop, recipe.crop_scale, recipe.crop_ratio, recipe.cutout)
+
+
+def model_options(config: TrainConfig, recipe: Recipe) -> dict:
+    """The SE options: the config's, plus the recipe's ``bias=False`` for SE models (TPAMI ablations)."""
+    from ..registry import model_info
+
+    opts = dict(config.model_options)
+    if recipe.se_bias is False and model_info(config.model).se:
+        opts.setdefault("bias", False)
+    return opts

@@ -1,0 +1,1 @@
+"""Models out of PyTorch: ``export`` (ONNX, TorchScript)."""

@@ -1,0 +1,91 @@
+"""The only place files are written and checkpoints read: atomic writes and safe loading.
+
+``atomic_write`` writes to a temporary file in the target's directory, fsyncs, gives it the permissions
+any file the user writes gets (0666 minus the umask: 0644 under a usual umask) and renames it over the
+target, so a crash leaves the old file or the new one, never half of one. ``torch_load_safely`` reads
+with ``torch.load(weights_only=True)``: tensors, numbers, strings and containers, never code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from .errors import CheckpointError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path, write: Callable[[str], object]) -> Path:
+    """``write(tmp_path)``, fsync, the usual permissions, then rename over ``path``; returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(d: Path) -> None:
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:  # not possible on every platform
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_text(path, text: str) -> Path:
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def write_json(obj, path) -> Path:
+    return write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def torch_save(obj, path) -> Path:
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def torch_load_safely(path):
+    """``torch.load(weights_only=True)``: tensors, numbers, strings and containers only, never code.
+
+    A pickle holding any other object is refused without being unpickled; a file that is no checkpoint
+    at all (text, truncated, random bytes: the unpickler then fails in many ways) is one clear error.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(
+            f"{path}: refused to load: the file holds pickled objects other than tensors ({first}); "
+            "it was not unpickled. Re-save its state_dict, or convert it to safetensors"
+        ) from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
+        raise CheckpointError(
+            f"{path}: not a PyTorch checkpoint, or truncated ({type(e).__name__}: {e})"
+        ) from None
+    except Exception as e:  # garbage makes the restricted unpickler fail with IndexError, KeyError, ...
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint ({type(e).__name__})") from None
