@@ -1,4 +1,4 @@
-"""Command-line flags for the models' SE knobs, shared by the verbs that build models."""
+"""Command-line flags shared by the verbs: the models' SE knobs, and flags passed on as keywords."""
 
 from __future__ import annotations
 
@@ -39,3 +39,9 @@ def _stages(text: str) -> tuple[int, ...]:
         import argparse
 
         raise argparse.ArgumentTypeError(f"stages must be comma-separated integers, got {text!r}") from None
+
+
+def given(args, *names: str, drop_none: bool = False) -> dict:
+    """``{name: args.name}`` for the verb's flags that map one to one onto the function's keywords."""
+    values = {n: getattr(args, n) for n in names}
+    return {k: v for k, v in values.items() if v is not None} if drop_none else values

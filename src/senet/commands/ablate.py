@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._options import given
+
 HELP = "reproduce an ablation table (10-16 or all): train every variant, write table_<n>.md/.csv/.png"
 
 
@@ -30,23 +32,12 @@ def add_arguments(p):
 def run(args):
     from ..analysis.ablate import ablate
 
-    train = {
-        k: getattr(args, k)
-        for k in ("batch_size", "lr", "max_batches", "device", "workers", "seed")
-        if getattr(args, k) is not None
-    }
     result = ablate(
         args.table,
-        model=args.model,
-        data=args.data,
-        recipe=args.recipe,
-        epochs=args.epochs,
-        out=args.out,
-        only=args.only,
-        se_bias=args.se_bias,
-        progress=args.progress,
-        tensorboard=args.tensorboard,
-        **train,
+        **given(
+            args, "model", "data", "recipe", "epochs", "out", "only", "se_bias", "progress", "tensorboard"
+        ),
+        **given(args, "batch_size", "lr", "max_batches", "device", "workers", "seed", drop_none=True),
     )
     for n, rows in result.items():
         print(f"Table {n} ({args.out}/table_{n}.md):")

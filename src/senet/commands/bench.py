@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shlex
 
+from ._options import given
+
 HELP = "time models side by side (interleaved rounds); median, spread and the ratio to the first model"
 
 
@@ -78,17 +80,8 @@ def run(args):
 
     result = bench(
         args.models,
-        device=args.device,
-        mode=args.mode,
-        batch_size=args.batch_size,
-        size=args.size,
-        amp=args.amp,
-        channels_last=args.channels_last,
-        compile=args.compile,
-        optimize=args.optimize,
-        warmup=args.warmup,
-        iters=args.iters,
-        threads=args.threads,
+        **given(args, "device", "mode", "batch_size", "size", "amp", "channels_last", "compile", "optimize"),
+        **given(args, "warmup", "iters", "threads"),
     )
     result = {"command": command_line(args), **result}
     if args.output:

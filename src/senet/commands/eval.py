@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ._options import add_model_options, model_options
+from ._options import add_model_options, given, model_options
 
 HELP = "evaluate a model: top-1/top-5 error, loss, per-class accuracy, images/s"
 
@@ -36,17 +36,9 @@ def run(args):
 
     r = evaluate(
         args.model,
-        checkpoint=args.checkpoint,
-        data=args.data,
-        resize=args.resize,
-        crop=args.crop,
-        ten_crop=args.ten_crop,
-        batch_size=args.batch_size,
-        device=args.device,
-        workers=args.workers,
-        strict=args.strict,
+        **given(args, "checkpoint", "data", "resize", "crop", "ten_crop", "batch_size", "device", "workers"),
+        **given(args, "strict", "amp"),
         model_options=model_options(args),
-        amp=args.amp,
     )
     if args.json:
         print(json.dumps(r))

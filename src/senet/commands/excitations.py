@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._options import add_model_options, model_options
+from ._options import add_model_options, given, model_options
 
 HELP = "record SE excitations per class (Figs. 6-7, Sec. 7.2); --drop-stage N prunes a stage's SE blocks"
 
@@ -30,13 +30,7 @@ def run(args):
     r = excitations(
         args.model,
         args.checkpoint,
-        data=args.data,
-        classes=args.classes,
-        samples=args.samples,
-        blocks=args.blocks,
-        out=args.out,
-        drop_stage=args.drop_stage,
-        device=args.device,
+        **given(args, "data", "classes", "samples", "blocks", "out", "drop_stage", "device"),
         **model_options(args),
     )
     print(f"{'block':<8} {'channels':>8} {'specificity':>11} {'eta^2':>6} {'saturation':>10}")

@@ -1,6 +1,6 @@
 """`senet export MODEL --format onnx|torchscript --out FILE`: a model for deployment."""
 
-from ._options import add_model_options, model_options
+from ._options import add_model_options, given, model_options
 
 HELP = "export a model (optionally with a checkpoint) to ONNX (dynamic batch) or TorchScript"
 
@@ -23,10 +23,7 @@ def run(args):
         args.model,
         args.out,
         args.format,
-        checkpoint=args.checkpoint,
-        size=args.size,
-        num_classes=args.num_classes,
-        opset=args.opset,
+        **given(args, "checkpoint", "size", "num_classes", "opset"),
         **model_options(args),
     )
     print(f"wrote {path} ({args.format}, {args.model})")

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import SenetError
-from ..layers import SqueezeExcitation
+from ..layers import SEConfig, SqueezeExcitation
 
 HEAD = ("global_pool", "pre_logits", "drop", "fc")  # the head's modules, in this order, always last
 
@@ -43,14 +43,25 @@ class Classifier(nn.Module):
     """Base of every model: ``forward_features`` (the modules before the head) -> ``forward_head``.
 
     Follows timm's conventions: ``forward_features``, ``forward_head(x, pre_logits=False)``,
-    ``reset_classifier(num_classes)``, ``num_features`` and ``get_classifier()``. Subclasses build the stem
-    and the stages, then call :meth:`init_head`, and list their stages in :meth:`stages`.
+    ``reset_classifier(num_classes)``, ``num_features`` and ``get_classifier()``. A family implements
+    :meth:`build` (stem and stages from one row of its table) and lists its stages in :meth:`stages`; the
+    head (``drop_rate``: the row's ``dropout`` unless given) and He initialisation follow here.
     """
 
-    def __init__(self, in_chans: int = 3):
+    def __init__(
+        self, spec, num_classes: int = 1000, se: SEConfig | None = None, drop_rate=None, in_chans=3, **options
+    ):
         super().__init__()
-        self.in_chans = in_chans
+        self.spec, self.se_config, self.in_chans = spec, se, in_chans
         self.register_forward_pre_hook(_check_input)
+        width = self.build(spec, se, in_chans, drop_rate=drop_rate, **options)
+        self.init_head(width, num_classes, getattr(spec, "dropout", 0.0) if drop_rate is None else drop_rate)
+        init_weights(self)
+
+    def build(self, spec, se: SEConfig | None, in_chans: int, **options) -> int:
+        """Register the stem's modules, then the stages' (in the order they run); return the width of the
+        last feature map. ``se``: the checked SE options (None for the plain twin)."""
+        raise NotImplementedError
 
     def init_head(
         self,

@@ -14,7 +14,7 @@ from torch import nn
 
 from ..layers import SEConfig
 from ..registry import CIFAR_INFO, Family, register_family
-from .base import Classifier, init_weights
+from .base import Classifier
 
 CIFAR_PLACEMENTS = ("standard", "pre", "post", "identity")
 
@@ -90,12 +90,8 @@ class PreActSpec:
 class PreActResNet(Classifier):
     """conv 3x3 -> stages 2..4 of pre-activation units -> BN -> ReLU -> global pool -> fc."""
 
-    def __init__(
-        self, spec: PreActSpec, num_classes=10, se: SEConfig | None = None, drop_rate=None, in_chans: int = 3
-    ):
-        super().__init__(in_chans)
-        self.spec, self.se_config = spec, se
-        block_drop = spec.dropout if drop_rate is None else drop_rate
+    def build(self, spec: PreActSpec, se, in_chans, drop_rate=None) -> int:
+        block_drop = spec.dropout if drop_rate is None else drop_rate  # WRN: dropout inside the units
         self.conv1 = nn.Conv2d(in_chans, spec.stem_width, 3, 1, 1, bias=False)
         cin = spec.stem_width
         for i, (stage, cout) in enumerate(zip(spec.stage_ids, spec.widths)):
@@ -108,8 +104,10 @@ class PreActResNet(Classifier):
                 cin = cout
             self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
         self.final = nn.Sequential(nn.BatchNorm2d(cin), nn.ReLU(inplace=True))
-        self.init_head(cin, num_classes)
-        init_weights(self)
+        return cin
+
+    def init_head(self, num_features, num_classes, drop_rate=0.0, **kw):
+        super().init_head(num_features, num_classes, 0.0, **kw)  # drop_rate is the units' dropout here
 
     def stages(self):
         return list(zip(self.spec.stage_ids, (self.layer1, self.layer2, self.layer3)))

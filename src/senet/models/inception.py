@@ -16,7 +16,7 @@ from torch import nn
 
 from ..layers import SEConfig
 from ..registry import Family, register_family
-from .base import Classifier, init_weights
+from .base import Classifier
 
 
 class ConvBN(nn.Sequential):
@@ -105,9 +105,7 @@ class InceptionModule(nn.Module):
 class BNInception(Classifier):
     """conv1 7x7/2 -> pool -> conv2 (1x1, 3x3) -> pool -> 3a..3c -> 4a..4e -> 5a, 5b -> pool -> fc."""
 
-    def __init__(self, spec=MODULES, num_classes=1000, se: SEConfig | None = None, drop_rate=0.0, in_chans=3):
-        super().__init__(in_chans)
-        self.se_config = se
+    def build(self, spec: tuple[InceptionSpec, ...], se, in_chans, **_) -> int:
         self.conv1 = ConvBN(in_chans, 64, 7, 2)
         self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
         self.conv2_reduce = ConvBN(64, 64, 1)
@@ -118,8 +116,7 @@ class BNInception(Classifier):
             modules[f"inception_{m.name}"] = InceptionModule(cin, m, se)
             cin = modules[f"inception_{m.name}"].out_channels
         self.inception = nn.Sequential(modules)
-        self.init_head(cin, num_classes, drop_rate or 0.0)
-        init_weights(self)
+        return cin
 
     def stages(self):
         """Grids 3, 4 and 5: modules 3a-3c, 4a-4e, 5a-5b."""

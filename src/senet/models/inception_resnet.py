@@ -17,7 +17,7 @@ from torch import nn
 
 from ..layers import SEConfig
 from ..registry import Family, register_family
-from .base import Classifier, init_weights
+from .base import Classifier
 from .inception import ConvBN
 
 EPS = 1e-3  # TF-slim's batch-norm epsilon
@@ -154,16 +154,7 @@ def reduction_b() -> Branches:  # mixed_7a: 17 -> 8, 1088 -> 2080
 class InceptionResNetV2(Classifier):
     """stem -> 10 x A -> reduction A -> 20 x B -> reduction B -> 10 x C -> 1x1 conv 1536 -> pool -> fc."""
 
-    def __init__(
-        self,
-        spec: InceptionResNetSpec,
-        num_classes=1000,
-        se: SEConfig | None = None,
-        drop_rate=None,
-        in_chans: int = 3,
-    ):
-        super().__init__(in_chans)
-        self.spec, self.se_config = spec, se
+    def build(self, spec: InceptionResNetSpec, se, in_chans, **_) -> int:
         (na, nb, nc), (sa, sb, sc) = spec.depths, spec.scales
         self.stem = stem()
         if in_chans != 3:
@@ -174,8 +165,7 @@ class InceptionResNetV2(Classifier):
         self.reduction_b = reduction_b()
         self.blocks_c = nn.Sequential(*[block_c(sc, se) for _ in range(nc - 1)], block_c(1.0, se, relu=False))
         self.conv_head = cbr(2080, 1536, 1)
-        self.init_head(1536, num_classes, spec.dropout if drop_rate is None else drop_rate)
-        init_weights(self)
+        return 1536
 
     def stages(self):
         return [("A", self.blocks_a), ("B", self.blocks_b), ("C", self.blocks_c)]

@@ -14,7 +14,7 @@ from torch import nn
 
 from ..layers import SEConfig
 from ..registry import Family, register_family
-from .base import Classifier, init_weights
+from .base import Classifier
 
 
 @dataclass(frozen=True)
@@ -59,24 +59,14 @@ class DepthwiseSeparable(nn.Module):
 class MobileNet(Classifier):
     """stem (3x3/2) -> 13 depthwise-separable blocks -> global pool -> fc."""
 
-    def __init__(
-        self,
-        spec: MobileNetSpec,
-        num_classes=1000,
-        se: SEConfig | None = None,
-        drop_rate=None,
-        in_chans: int = 3,
-    ):
-        super().__init__(in_chans)
-        self.spec, self.se_config = spec, se
+    def build(self, spec: MobileNetSpec, se, in_chans, **_) -> int:
         self.stem = nn.Sequential(*conv_bn_relu(in_chans, spec.stem, 3, 2))
         blocks, cin = [], spec.stem
         for cout, stride in spec.blocks:
             blocks.append(DepthwiseSeparable(cin, cout, stride, se))
             cin = cout
         self.blocks = nn.Sequential(*blocks)
-        self.init_head(cin, num_classes, spec.dropout if drop_rate is None else drop_rate)
-        init_weights(self)
+        return cin
 
     def stages(self):
         """One group: ``SE_<i>`` is the SE after the i-th depthwise-separable block (i = 1..13)."""

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..layers import PLACEMENTS, SEConfig, check_choice
 from ..registry import CIFAR_INFO, Family, register_family
-from .base import Classifier, init_weights
+from .base import Classifier
 
 LAYOUTS = ("official", "torchvision")
 
@@ -141,20 +141,11 @@ BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
 class ResNet(Classifier):
     """stem -> layer1..layerN (paper stages 2..N+1) -> global pool -> (dropout) -> fc."""
 
-    def __init__(
-        self,
-        spec: ResNetSpec,
-        num_classes=1000,
-        se: SEConfig | None = None,
-        layout="official",
-        drop_rate: float | None = None,
-        in_chans: int = 3,
-    ):
+    def build(self, spec: ResNetSpec, se, in_chans, layout="official", **_) -> int:
         check_choice("layout", layout, LAYOUTS)
-        super().__init__(in_chans)
         if layout == "torchvision":
-            spec = replace(spec, stride_on="3x3")
-        self.spec, self.layout, self.se_config = spec, layout, se
+            self.spec = spec = replace(spec, stride_on="3x3")
+        self.layout = layout
         self._build_stem(spec, layout, in_chans)
         mid = spec.mid or tuple(w // 4 for w in spec.widths)
         first = spec.first or mid
@@ -180,8 +171,7 @@ class ResNet(Classifier):
                 blocks.append(block)
                 cin = cout
             self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
-        self.init_head(cin, num_classes, spec.dropout if drop_rate is None else drop_rate)
-        init_weights(self)
+        return cin
 
     def _build_stem(self, spec: ResNetSpec, layout: str, in_chans: int) -> None:
         if spec.stem == "deep":  # SENet-154: 3x3/2 64, 3x3 64, 3x3 128 (PAPER.md section 3)

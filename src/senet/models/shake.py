@@ -18,7 +18,7 @@ from torch import nn
 
 from ..layers import SEConfig
 from ..registry import Family, register_family
-from .base import Classifier, init_weights
+from .base import Classifier
 from .cifar import CIFAR_FAMILY_INFO, CIFAR_PLACEMENTS, SEResidual
 
 MODES = ("shake", "even")
@@ -103,11 +103,7 @@ class ShakeSpec:
 class ShakeResNet(Classifier):
     """conv 3x3 + BN -> stages 2..4 of shake blocks -> ReLU -> global pool -> fc."""
 
-    def __init__(
-        self, spec: ShakeSpec, num_classes=10, se: SEConfig | None = None, drop_rate=None, in_chans: int = 3
-    ):
-        super().__init__(in_chans)
-        self.spec, self.se_config = spec, se
+    def build(self, spec: ShakeSpec, se, in_chans, **_) -> int:
         self.stem = nn.Sequential(
             nn.Conv2d(in_chans, spec.stem_width, 3, 1, 1, bias=False), nn.BatchNorm2d(spec.stem_width)
         )
@@ -117,14 +113,12 @@ class ShakeResNet(Classifier):
             for b in range(spec.depth):
                 stride = 2 if (b == 0 and i > 0) else 1
                 mid = spec.mid[i] if spec.mid else cout
-                blocks.append(
-                    ShakeBlock(cin, cout, stride, spec, mid, se if (se and se.in_stage(stage)) else None)
-                )
+                unit_se = se if (se and se.in_stage(stage)) else None
+                blocks.append(ShakeBlock(cin, cout, stride, spec, mid, unit_se))
                 cin = cout
             self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
         self.final = nn.ReLU()
-        self.init_head(cin, num_classes, drop_rate or 0.0)
-        init_weights(self)
+        return cin
 
     def stages(self):
         return list(zip(self.spec.stage_ids, (self.layer1, self.layer2, self.layer3)))

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..layers import SEConfig
 from ..registry import Family, register_family
-from .base import Classifier, init_weights
+from .base import Classifier
 
 
 @dataclass(frozen=True)
@@ -76,16 +76,7 @@ class ShuffleUnit(nn.Module):
 class ShuffleNet(Classifier):
     """stem (3x3/2 conv, 3x3/2 max pool) -> stages 2..4 of shuffle units -> global pool -> fc."""
 
-    def __init__(
-        self,
-        spec: ShuffleNetSpec,
-        num_classes=1000,
-        se: SEConfig | None = None,
-        drop_rate=None,
-        in_chans: int = 3,
-    ):
-        super().__init__(in_chans)
-        self.spec, self.se_config = spec, se
+    def build(self, spec: ShuffleNetSpec, se, in_chans, **_) -> int:
         self.conv1 = nn.Conv2d(in_chans, spec.stem, 3, 2, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(spec.stem)
         self.relu = nn.ReLU(inplace=True)
@@ -100,8 +91,7 @@ class ShuffleNet(Classifier):
                 blocks.append(ShuffleUnit(cin, cout, 2 if u == 0 else 1, spec.groups, first_groups, unit_se))
                 cin = cout
             self.add_module(f"stage{stage}", nn.Sequential(*blocks))
-        self.init_head(cin, num_classes, spec.dropout if drop_rate is None else drop_rate)
-        init_weights(self)
+        return cin
 
     def stages(self):
         """``SE_<stage>_<unit>`` (stages 2..4, as ShuffleNet's Table 1 numbers them)."""

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..layers import SEConfig
 from ..registry import Family, register_family
-from .base import Classifier, init_weights
+from .base import Classifier
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,7 @@ class ConvBNReLU(nn.Sequential):
 class VGG(Classifier):
     """stages conv1..conv5 (each ending in max pool) -> 7x7 pool -> fc6 -> fc7 -> fc."""
 
-    def __init__(
-        self, spec: VGGSpec, num_classes=1000, se: SEConfig | None = None, drop_rate=None, in_chans: int = 3
-    ):
-        super().__init__(in_chans)
-        self.spec, self.se_config = spec, se
+    def build(self, spec: VGGSpec, se, in_chans, **_) -> int:
         cin = in_chans
         for stage, widths in zip(spec.stage_ids, spec.stages):
             layers = []
@@ -59,17 +55,20 @@ class VGG(Classifier):
                 cin = cout
             layers.append(nn.MaxPool2d(2, 2))
             self.add_module(f"stage{stage}", nn.Sequential(*layers))
-        drop = spec.dropout if drop_rate is None else drop_rate
+        return cin
+
+    def init_head(self, num_features, num_classes, drop_rate=0.0, **_):
+        """VGG's head: adaptive 7x7 pool, fc6 and fc7 (ReLU, dropout), then the classifier."""
+        hidden = self.spec.hidden
         fc6_fc7 = nn.Sequential(
-            nn.Linear(cin * 49, spec.hidden),
+            nn.Linear(num_features * 49, hidden),
             nn.ReLU(inplace=True),
-            nn.Dropout(drop),
-            nn.Linear(spec.hidden, spec.hidden),
+            nn.Dropout(drop_rate),
+            nn.Linear(hidden, hidden),
             nn.ReLU(inplace=True),
-            nn.Dropout(drop),
+            nn.Dropout(drop_rate),
         )
-        self.init_head(spec.hidden, num_classes, pool=nn.AdaptiveAvgPool2d(7), pre_logits=fc6_fc7)
-        init_weights(self)
+        super().init_head(hidden, num_classes, pool=nn.AdaptiveAvgPool2d(7), pre_logits=fc6_fc7)
 
     def stages(self):
         return [(s, getattr(self, f"stage{s}")) for s in self.spec.stage_ids]
