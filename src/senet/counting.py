@@ -11,6 +11,7 @@ the paper's plain rows. Models are built on the meta device: counting SENet-154 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import torch
@@ -90,11 +91,9 @@ def complexity(
     Inception-ResNet-v2). ``options`` are passed to :func:`senet.create_model` (e.g. ``reduction=2``).
     """
     if isinstance(model_or_name, str):
-        name = model_or_name
-        info = model_info(name)
-        input_size = input_size or info.input_size[-1]
-        with torch.device("meta"):
-            model = create_model(name, num_classes=num_classes, **options)
+        info = model_info(model_or_name)
+        frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
+        return _registered(model_or_name, input_size or info.input_size[-1], num_classes, frozen)
     else:
         model = model_or_name
         name = getattr(model, "model_name", type(model).__name__)
@@ -102,6 +101,14 @@ def complexity(
     if not isinstance(input_size, int) or input_size < 8:
         raise SenetError(f"input size must be an integer of at least 8 pixels, got {input_size!r}")
     return Complexity(name, count_params(model), count_macs(model, input_size), input_size)
+
+
+@functools.lru_cache(maxsize=512)
+def _registered(name: str, input_size, num_classes, options: tuple) -> Complexity:
+    """A registered model's counts (deterministic: computed once per name, size and options)."""
+    with torch.device("meta"):
+        model = create_model(name, num_classes=num_classes, **dict(options))
+    return complexity(model, input_size)
 
 
 def paper_comparison(rows=None) -> list[dict]:
