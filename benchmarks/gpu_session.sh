@@ -43,7 +43,7 @@ for phase in "$@"; do
       { nvidia-smi; python3 -c "import torch, triton, timm; print(torch.__version__, torch.version.cuda, triton.__version__, timm.__version__)"; } > "$LOG/env.log" 2>&1
       cat "$LOG/env.log"
       step cuda_tests python3 -m pytest -q -p no:cacheprovider tests/test_fast.py -k "cuda or CUDA"
-      step kernels python3 benchmarks/kernels_gpu.py benchmarks/results/gpu_kernels.json 30
+      step kernels python3 benchmarks/kernels_gpu.py benchmarks/results/gpu_fused_se.json 30
       step cuda_train cuda_train
       step cuda_resume cuda_resume ;;
     profile) step profile python3 benchmarks/profile_gpu.py benchmarks/results/gpu_profile_train.json 5 ;;

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
 import senet
-from senet import kernels
 from senet.benchmark import environment
+from senet.fast import fuse_residual_steps, kernels
 
 
 def _step(model, x, y, opt):
@@ -32,9 +32,11 @@ def _step(model, x, y, opt):
 
 def run(name: str, triton: bool, steps: int) -> dict:
     os.environ["SENET_TRITON"] = "1" if triton else "0"
-    kernels.triton_available.cache_clear()
+    kernels.triton_enabled.cache_clear()
     torch.manual_seed(0)
     model = senet.create_model(name, layout="torchvision").cuda().to(memory_format=torch.channels_last)
+    if triton:  # the Triton step runs in fused units only (senet.fast)
+        fuse_residual_steps(model)
     x = torch.randn(128, 3, 224, 224, device="cuda").contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 1000, (128,), device="cuda")
     opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
@@ -69,8 +71,10 @@ def host(name: str, triton: bool, steps: int = 20) -> dict:
     import time
 
     os.environ["SENET_TRITON"] = "1" if triton else "0"
-    kernels.triton_available.cache_clear()
+    kernels.triton_enabled.cache_clear()
     model = senet.create_model(name, layout="torchvision").cuda().to(memory_format=torch.channels_last)
+    if triton:  # the Triton step runs in fused units only (senet.fast)
+        fuse_residual_steps(model)
     x = torch.randn(128, 3, 224, 224, device="cuda").contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 1000, (128,), device="cuda")
     opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
