@@ -25,7 +25,7 @@ def test_malicious_pickle_is_refused_and_never_run(tmp_path, monkeypatch, capsys
     torch.save({"model": Evil()}, evil)  # torch.save pickles: this file runs `touch` when unpickled
     with pytest.raises(CheckpointError, match="refused"):
         ckpt.load(evil)
-    assert ckpt.find_resume(tmp_path) is None
+    assert ckpt.find_resume(tmp_path)[0] is None
     assert (
         main(
             [

@@ -93,8 +93,11 @@ def test_eval_of_a_checkpoint_with_other_options_fails_clearly(run, capsys):
             ]
         )
         == 2
-    )  # default r=16 does not fit r=4 weights
-    assert "does not fit" in capsys.readouterr().err
+    )  # the file's card says r=4; the model was built with the default r=16
+    assert (
+        "was built with reduction=4; pass reduction=4 (on the command line: --reduction 4)"
+        in capsys.readouterr().err
+    )
 
 
 def test_imagefolder_protocol_ten_crop_and_skipped_images(tmp_path):

@@ -228,6 +228,30 @@ class Skipping(Dataset):
             return None
 
 
+class Seeded(Dataset):
+    """Training items whose random augmentation is a function of (seed, epoch, index) alone.
+
+    Each item is transformed under its own seed (torch's CPU RNG, which torchvision's transforms draw
+    from, saved and restored around it), so an image is augmented the same way whichever worker loads it,
+    however many workers there are, on whichever rank, and after a resume mid-epoch.
+    """
+
+    def __init__(self, dataset: Dataset, seed: int):
+        self.dataset, self.seed, self.epoch = dataset, seed, 0
+        self.classes, self.targets = dataset.classes, dataset.targets
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed((self.seed * 1_000_003 + self.epoch) * 1_000_033 + i)
+            return self.dataset[i]
+
+
 def collate(batch):
     """Default collation of the readable items, plus how many were skipped."""
     good = [b for b in batch if b is not None]

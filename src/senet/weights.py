@@ -5,10 +5,18 @@ Nothing is ever unpickled: ``.safetensors`` files are read by safetensors and ev
 
 - ours = timm ``resnet.py`` = torchvision: ``conv1``, ``layer1.0.se.fc1``, ``fc`` (no renaming);
 - Cadene / timm ``legacy_*``: ``layer0.conv1``, ``layer1.0.se_module.fc1``, ``last_linear``.
+
+Every file senet writes says what it holds (a *card*: model name, the options it was built with such as
+``layout`` and the SE knobs, the number and names of classes): safetensors metadata, or ``"card"`` in a
+training checkpoint. Loading checks the card against the model it goes into and refuses a mismatch with
+the option to pass, since a model with other SE options or another layout has the same keys and shapes
+and would compute something else. A file without a card in senet's key style comes from timm or
+torchvision, whose ResNets have the torchvision layout. Non-float weights and NaN/inf are refused.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import CheckpointError
+from .errors import CheckpointError, SenetError
 from .io import atomic_write, torch_load_safely
 
 _WRAPPERS = ("model", "state_dict", "model_state", "model_state_dict", "module")
@@ -29,20 +37,109 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
     Training checkpoints (``{"model": state_dict, ...}``) and DDP/compile prefixes are unwrapped.
     """
+    return read_weights(path)[0]
+
+
+def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict | None]:
+    """The state_dict of a file and its card (None for a file that senet did not write)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist or is not a file")
     if path.suffix == ".safetensors":
-        from safetensors import SafetensorError
+        from safetensors import SafetensorError, safe_open
         from safetensors.torch import load_file
 
         try:
             obj = load_file(str(path))
+            with safe_open(str(path), "pt") as f:
+                meta = f.metadata() or {}
         except (SafetensorError, OSError, ValueError) as e:
             raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from None
-    else:
-        obj = torch_load_safely(path)
-    return _unwrap(obj, path)
+        return _unwrap(obj, path), _card_from_metadata(meta)
+    obj = torch_load_safely(path)
+    return _unwrap(obj, path), _card_from_checkpoint(obj)
+
+
+# ---- cards: what a file holds ---------------------------------------------------------------------------
+def model_card(model: nn.Module, classes: list[str] | None = None) -> dict:
+    """What a senet model is: its name, the options it was built with, its classes (JSON-able)."""
+    card = {"model": getattr(model, "model_name", None), "options": {}}
+    if getattr(model, "layout", None) is not None:
+        card["options"]["layout"] = model.layout
+    se = getattr(model, "se_config", None)
+    if se is not None:
+        card["options"].update({k: list(v) if isinstance(v, tuple) else v for k, v in vars(se).items()})
+    num_classes = getattr(model, "num_classes", None)
+    if num_classes is not None:
+        card["num_classes"] = num_classes
+    if classes is not None:
+        card["classes"] = list(classes)
+    return card
+
+
+def _card_from_metadata(meta: dict) -> dict | None:
+    if "senet_card" in meta:
+        try:
+            return json.loads(meta["senet_card"])
+        except ValueError:
+            return None
+    if "senet_model" in meta:  # written before cards: the name only
+        return {"model": meta["senet_model"], "options": {}}
+    return None
+
+
+def _card_from_checkpoint(obj) -> dict | None:
+    if not isinstance(obj, Mapping):
+        return None
+    if isinstance(obj.get("card"), Mapping):
+        return dict(obj["card"])
+    cfg = obj.get("config")
+    if isinstance(cfg, Mapping) and cfg.get("model"):  # a training checkpoint written before cards
+        return {"model": cfg["model"], "options": dict(cfg.get("model_options") or {})}
+    return None
+
+
+def _flag(key: str, value) -> str:
+    if key == "bias":
+        return "--no-se-bias" if value is False else "(no --no-se-bias)"
+    if key == "stages":
+        return f"--stages {','.join(map(str, value))}" if value else "(no --stages)"
+    return f"--{key} {value}"
+
+
+def check_card(model: nn.Module, card: dict | None, style: str, where) -> None:
+    """Refuse a file whose card says it holds another model or options (or a foreign file whose layout
+    the model does not have), naming the option to pass."""
+    layout = getattr(model, "layout", None)
+    if card is None:
+        if style == "senet" and layout == "official":
+            raise CheckpointError(
+                f"{where} has no senet card: in this key style it comes from timm or torchvision, whose "
+                "ResNets have the torchvision layout (stride on the 3x3, padded stem pool); pass "
+                "layout='torchvision' (--layout torchvision), or convert Cadene's official weights"
+            )
+        return
+    name = getattr(model, "model_name", None)
+    if card.get("model") and name and card["model"] != name:
+        raise CheckpointError(f"{where} holds {card['model']} weights, not {name}; build {card['model']}")
+    ours = model_card(model)["options"]
+    theirs = card.get("options") or {}
+    diff = {k: v for k, v in theirs.items() if k in ours and json.dumps(ours[k]) != json.dumps(v)}
+    if diff:
+        opts = ", ".join(f"{k}={v!r}" for k, v in diff.items())
+        flags = " ".join(_flag(k, v) for k, v in diff.items())
+        raise CheckpointError(f"{where} was built with {opts}; pass {opts} (on the command line: {flags})")
+
+
+def _check_values(sd: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor], where) -> None:
+    for k, v in sd.items():
+        if v.is_complex():
+            raise CheckpointError(f"{where}: {k} is complex ({v.dtype}); weights must be real")
+        mine = own.get(k)
+        if mine is not None and mine.is_floating_point() != v.is_floating_point():
+            raise CheckpointError(f"{where}: {k} is {v.dtype} in the file, {mine.dtype} in the model")
+        if v.is_floating_point() and not torch.isfinite(v).all():
+            raise CheckpointError(f"{where}: {k} holds NaN or infinite values; the file is not usable")
 
 
 def _unwrap(obj, path) -> dict[str, torch.Tensor]:
@@ -88,16 +185,27 @@ def convert_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torc
 
 
 def load_weights(model: nn.Module, checkpoint, strict: bool = True) -> nn.Module:
-    """Load ``checkpoint`` (a path or a state_dict) into ``model``; mismatches are named, not guessed."""
-    sd = checkpoint if isinstance(checkpoint, Mapping) else load_state_dict_file(checkpoint)
-    if detect_style(sd) == "cadene" and not any(".conv3." in k for k in sd):
+    """Load ``checkpoint`` (a path or a state_dict) into ``model``; mismatches are named, not guessed.
+
+    A file's card (what it holds) must agree with the model; a foreign file in senet's key style needs the
+    torchvision layout; non-float weights and NaN/inf are refused (``senet.weights``).
+    """
+    if isinstance(checkpoint, Mapping):
+        sd, card, where = checkpoint, None, "the state_dict"
+    else:
+        (sd, card), where = read_weights(checkpoint), str(checkpoint)
+    style = detect_style(sd)
+    if style == "cadene" and not any(".conv3." in k for k in sd):
         # Same keys and shapes as ours, another function: a silent load would give wrong logits.
         raise CheckpointError(
             "Cadene/timm legacy SE-ResNet-18/34 weights are not supported: their basic block has an "
             "extra ReLU after bn2, so they compute another function than senet's se_resnet18/34"
         )
+    if not isinstance(checkpoint, Mapping):
+        check_card(model, card, style, where)
     sd = convert_state_dict(sd)
     own = model.state_dict()
+    _check_values(sd, own, where)
     # BN's num_batches_tracked (PyTorch >= 0.4.1) is absent from older files, e.g. Cadene's 2017 weights;
     # torch itself loads them, keeping the model's counter.
     missing = [k for k in own if k not in sd and not k.endswith("num_batches_tracked")]
@@ -138,14 +246,28 @@ def save_weights(
     model: nn.Module | Mapping[str, torch.Tensor],
     path: str | os.PathLike,
     metadata: dict[str, str] | None = None,
+    classes: list[str] | None = None,
 ) -> Path:
-    """Write a model's weights (or a state_dict) as safetensors, atomically (temp file + rename)."""
+    """Write a model's weights (or a state_dict) as safetensors, atomically, with the model's card.
+
+    ``path`` must end in ``.safetensors`` and must not be a directory; non-finite weights are refused.
+    """
     from safetensors.torch import save_file
 
     path = Path(path)
+    if path.suffix != ".safetensors":
+        raise SenetError(f"{path}: weights are written as safetensors; give the file a .safetensors name")
+    if path.is_dir():
+        raise SenetError(f"{path} is a directory; give a file name")
+    if not isinstance(model, nn.Module | Mapping):
+        raise SenetError(f"save_weights needs a model or a state_dict, got {type(model).__name__}")
     sd = model.state_dict() if isinstance(model, nn.Module) else model
+    bad = [k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise SenetError(f"refused to save {path}: {', '.join(bad[:3])} hold NaN or infinite values")
     sd = {k: v.detach().cpu().contiguous() for k, v in sd.items()}
     meta = {"format": "pt", **(metadata or {})}
-    if isinstance(model, nn.Module) and hasattr(model, "model_name"):
+    if isinstance(model, nn.Module) and getattr(model, "model_name", None):
         meta.setdefault("senet_model", model.model_name)
+        meta.setdefault("senet_card", json.dumps(model_card(model, classes)))
     return atomic_write(path, lambda tmp: save_file(sd, tmp, metadata=meta))

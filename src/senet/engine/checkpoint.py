@@ -7,6 +7,7 @@ reads it and nothing is ever unpickled (``senet.io``). The model's state_dict si
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from pathlib import Path
@@ -40,19 +41,19 @@ def load(path: str | os.PathLike) -> dict:
     return state
 
 
-def find_resume(out: Path) -> tuple[Path, dict] | None:
-    """The newest checkpoint in ``out`` that loads (last, else best); None if there is none."""
-    good = []
+def find_resume(out: Path) -> tuple[tuple[Path, dict] | None, list[str]]:
+    """The newest checkpoint in ``out`` that loads (last, else best), and why the others did not load."""
+    good, errors = [], []
     for name in (LAST, BEST):
         p = Path(out) / name
         if p.is_file():
             try:
                 good.append((p, load(p)))
             except CheckpointError as e:
-                print(f"senet train: skipping {p}: {e}")
+                errors.append(str(e))
     if not good:
-        return None
-    return max(good, key=lambda ps: ps[1]["global_step"])
+        return None, errors
+    return max(good, key=lambda ps: ps[1]["global_step"]), errors
 
 
 def check_compatible(state: dict, model: str, num_classes: int, path) -> None:
@@ -64,6 +65,63 @@ def check_compatible(state: dict, model: str, num_classes: int, path) -> None:
             f"{path} is from {theirs[0]} with {theirs[1]} classes; this run is {model} with "
             f"{num_classes} classes (use another --out, or drop --resume)"
         )
+
+
+# Settings that change what a run computes: a resumed run must keep them. Others (workers, device,
+# progress, logging, channels-last, compile, deterministic, max_steps) only change how it runs.
+COMPUTED = (
+    "model",
+    "data",
+    "recipe",
+    "batch_size",
+    "accum_steps",
+    "lr",
+    "weight_decay",
+    "label_smoothing",
+    "class_balanced",
+    "image_size",
+    "seed",
+    "amp",
+    "max_batches",
+    "sync_bn",
+    "model_options",
+)
+# Schedules whose learning rate at epoch e does not depend on the run's length: --epochs may change.
+LENGTH_FREE_SCHEDULES = ("step", "plateau")
+
+
+def _plain(v):
+    return json.loads(json.dumps(v, default=str))  # tuples and lists, as config.json has them
+
+
+def check_settings(state: dict, now: dict, recipe, path) -> None:
+    """Refuse to resume with a setting that changes what the run computes, naming each and both values.
+
+    ``--epochs`` may change where the schedule does not depend on the run's length (step, plateau) and
+    the run has not passed the new length: the result then equals a run started with it. A cosine or
+    multi-step schedule's shape depends on the length, so another ``--epochs`` is refused there.
+    """
+    saved = state.get("config", {})
+    diffs = [
+        f"{k} {_plain(saved[k])!r} -> {_plain(now.get(k))!r}"
+        for k in COMPUTED
+        if k in saved and _plain(saved[k]) != _plain(now.get(k))
+    ]
+    if diffs:
+        raise CheckpointError(
+            f"{path} was trained with other settings: {'; '.join(diffs)}. Resume with the run's settings, "
+            "or start a new run in another --out"
+        )
+    before, after = saved.get("epochs"), now.get("epochs")
+    if before is None or before == after:
+        return
+    if recipe.schedule not in LENGTH_FREE_SCHEDULES:
+        raise CheckpointError(
+            f"{path}: epochs {before} -> {after}: the {recipe.schedule} schedule's shape depends on the run's "
+            f"length, so the result would equal no {after}-epoch run; keep --epochs {before} or start a new run"
+        )
+    if state.get("epoch", 0) > after or (state.get("epoch", 0) == after and state.get("step_in_epoch", 0)):
+        raise CheckpointError(f"{path} has already trained past epoch {after}; choose --epochs >= {before}")
 
 
 # ---- RNG state as tensors and lists (weights_only-loadable) ---------------------------------------------

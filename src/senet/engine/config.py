@@ -8,6 +8,7 @@ values are written to ``config.json`` in the run directory. ``senet train`` buil
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from .. import data as D
@@ -53,14 +54,27 @@ class TrainConfig:
         check_amp(self.amp)
         for name in ("epochs", "batch_size", "accum_steps", "max_steps", "max_batches", "image_size"):
             v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or v < 1):
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
                 raise SenetError(f"{name} must be a positive integer, got {v!r}")
-        if self.workers < 0:
-            raise SenetError(f"workers must be >= 0, got {self.workers}")
-        if self.lr is not None and not self.lr > 0:
-            raise SenetError(f"lr must be positive, got {self.lr}")
-        if self.label_smoothing is not None and not 0 <= self.label_smoothing < 1:
-            raise SenetError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        for name in ("seed", "workers"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise SenetError(f"{name} must be an integer >= 0, got {v!r}")
+        for name, low, high, low_open in (
+            ("lr", 0.0, math.inf, True),
+            ("weight_decay", 0.0, math.inf, False),
+            ("label_smoothing", 0.0, 1.0, False),
+        ):
+            v = getattr(self, name)
+            if v is None:
+                continue
+            if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+                raise SenetError(f"{name} must be a finite number, got {v!r}")
+            if v < low or (low_open and v == low) or v >= high:
+                interval = f"{'(' if low_open else '['}{low:g}, {high:g})"
+                raise SenetError(f"{name} must be in {interval}, got {v!r}")
+        if not isinstance(self.model_options, dict):
+            raise SenetError(f"model_options must be a dict, got {type(self.model_options).__name__}")
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -10,23 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import time
+from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from .. import data as D
-from ..errors import SenetError
+from ..errors import CheckpointError, SenetError
 from ..evaluation import evaluate_loader
 from ..io import write_json
 from . import checkpoint as ckpt
 from . import distributed, rundir
 from . import state as S
 from .config import TrainConfig
-from .rundir import LAST, SUMMARY, TENSORBOARD, WEIGHTS
+from .rundir import LAST, SUMMARY, TENSORBOARD, WEIGHTS, RunDir
 
 
 class NonFiniteLoss(SenetError):
-    """The loss became NaN or infinite: the run stops, the last good checkpoint stays as it was."""
+    """The loss or the weights became NaN or infinite: the run stops, the last good checkpoint stays."""
 
 
 def train(config: TrainConfig | dict | None = None, **overrides) -> dict:
@@ -44,40 +45,66 @@ def train(config: TrainConfig | dict | None = None, **overrides) -> dict:
     device = distributed.device_for(env, config.device)
     distributed.setup(env, device)
     was_deterministic = torch.are_deterministic_algorithms_enabled()
+    run = RunDir(config.out or f"runs/{config.model}")
     try:
-        torch.use_deterministic_algorithms(config.deterministic, warn_only=True)
-        torch.backends.cudnn.benchmark = not config.deterministic
-        session = S.build(config, env, device)
-        done = _start(session)
-        return done if done is not None else fit(session)
+        with run.hold() if env.is_main else contextlib.nullcontext(run):
+            found = _checkpoint_to_resume(run, config)  # refusals first: before data and model are built
+            torch.use_deterministic_algorithms(config.deterministic, warn_only=True)
+            torch.backends.cudnn.benchmark = not config.deterministic
+            session = S.build(config, env, device)
+            done = _start(session, found)
+            return done if done is not None else fit(session)
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
         distributed.teardown(env)
 
 
-def _start(s: S.Session) -> dict | None:
-    """Resume (or refuse to overwrite a run); returns the summary if the run had already finished."""
-    cfg, out = s.config, s.out
-    found = None
-    if cfg.resume == "auto":
-        found = ckpt.find_resume(out)
-    elif cfg.resume:
-        found = (cfg.resume, ckpt.load(cfg.resume))
-    elif (out / LAST).exists() or (out / rundir.BEST).exists():
-        raise SenetError(
-            f"{out} already holds a run; continue it with --resume auto, or choose another --out"
+def _checkpoint_to_resume(run: RunDir, cfg: TrainConfig) -> tuple[Path, dict] | None:
+    """The checkpoint to continue from, or None for a fresh start; anything else is refused.
+
+    A directory that holds a run is never trained over without ``--resume``; with ``--resume auto``, a
+    directory whose checkpoints are all unreadable, or that holds a run without checkpoints, is an error.
+    """
+    existing = run.existing()
+    if cfg.resume and cfg.resume != "auto":
+        return Path(cfg.resume), ckpt.load(cfg.resume)
+    if not cfg.resume:
+        if existing:
+            raise SenetError(
+                f"{run.path} already holds a run ({', '.join(existing)}); continue it with --resume auto, "
+                "or choose another --out"
+            )
+        return None
+    found, errors = ckpt.find_resume(run.path)
+    if found is None and errors:
+        raise CheckpointError(
+            f"--resume auto: every checkpoint in {run.path} is unreadable ({'; '.join(errors)}); "
+            "remove them to start afresh, or choose another --out"
         )
+    for e in errors:  # a readable checkpoint was found; say which one was passed over
+        tqdm.write(f"senet train: skipping an unreadable checkpoint: {e}")
+    if found is None and existing:
+        raise SenetError(
+            f"--resume auto: {run.path} holds {', '.join(existing)} but no checkpoint to continue from; "
+            "choose another --out"
+        )
+    return found
+
+
+def _start(s: S.Session, found: tuple[Path, dict] | None) -> dict | None:
+    """Restore a checkpoint whose settings match; returns the summary if the run had already finished."""
+    cfg, run = s.config, RunDir(s.out)
     if found:
+        ckpt.check_compatible(found[1], cfg.model, len(s.classes), found[0])
+        ckpt.check_settings(found[1], {**cfg.as_dict(), **s.resolved}, s.recipe, found[0])
         s.restore(found[1], found[0])
         _log(s, f"resumed from {found[0]} at epoch {s.epoch + 1}, step {s.step_in_epoch}")
-        if s.epoch >= s.epochs and (out / SUMMARY).exists():
-            import json
-
-            _log(s, f"{out} has already finished; its summary is {out / SUMMARY}")
-            return json.loads((out / SUMMARY).read_text())
+        summary = run.summary()
+        if s.epoch >= s.epochs and summary is not None:
+            _log(s, f"{s.out} has already finished; its summary is {run / SUMMARY}")
+            return summary
     if s.env.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        rundir.write_config(out, {**cfg.as_dict(), **s.resolved}, s.recipe.as_dict())
+        rundir.write_config(s.out, {**cfg.as_dict(), **s.resolved}, s.recipe.as_dict())
     return None
 
 
@@ -186,11 +213,20 @@ def _no_sync(net):
 
 
 def _check_finite(s: S.Session, sums: torch.Tensor) -> None:
-    if distributed.any_rank(not torch.isfinite(sums[0]).item(), s.device):
+    """Stop (all ranks agree) when the loss or any weight or BN statistic is NaN or infinite: nothing
+    non-finite is ever saved, and the message names the last checkpoint that was saved finite."""
+    state = [t for t in s.model.state_dict().values() if t.is_floating_point()]
+    finite = torch.stack([torch.isfinite(sums[0]), *(torch.isfinite(t).all() for t in state)]).all()
+    if distributed.any_rank(not finite.item(), s.device):
+        what = "loss" if not torch.isfinite(sums[0]) else "weights"
+        good = (
+            f"{s.last_good} is the last good state"
+            if s.last_good
+            else "no checkpoint had been saved, so none holds a non-finite value"
+        )
         raise NonFiniteLoss(
-            f"the loss became non-finite in epoch {s.epoch + 1} (step {s.global_step}); stopped "
-            f"without saving, {s.out / LAST} is the last good state. Lower --lr or "
-            "drop --amp fp16"
+            f"the {what} became non-finite in epoch {s.epoch + 1} (step {s.global_step}); stopped without "
+            f"saving: {good}. Lower --lr or drop --amp fp16"
         )
 
 
@@ -210,6 +246,7 @@ def _steps_per_epoch(s: S.Session) -> int:
 def _epoch_loader(s: S.Session):
     """This epoch's loader: the sampler's order depends on (seed, epoch) only; a resume skips what was done."""
     s.sampler.set_epoch(s.epoch)
+    s.train_set.set_epoch(s.epoch)  # before the workers copy the dataset
     done = s.step_in_epoch * s.config.accum_steps * s.micro_batch
     sampler = D.SkipFirst(s.sampler, done) if done else s.sampler
     seed = s.config.seed * 1_000_003 + s.env.rank * 10_007 + s.epoch  # worker seeds for this epoch
@@ -286,7 +323,7 @@ def _finish(s: S.Session) -> dict:
         "status": "finished",
     }
     if s.env.is_main:
-        save_weights(s.model, s.out / WEIGHTS, {"senet_model": s.config.model})
+        save_weights(s.model, s.out / WEIGHTS, classes=s.classes)
         rundir.write_curves(s.out, s.history, f"{s.config.model} on {s.config.data}")
         write_json(summary, s.out / SUMMARY)
         _log(

@@ -19,6 +19,7 @@ from torch import nn
 from .. import data as D
 from ..amp import autocast
 from ..recipes import Recipe
+from ..weights import model_card
 from . import checkpoint as ckpt
 from . import distributed
 from .config import TrainConfig, model_options, resolve, views_for
@@ -52,6 +53,7 @@ class Session:
     epoch_sums: torch.Tensor | None = None  # train loss*n, hits, n, skipped of the epoch in progress
     train_time_s: float = 0.0
     stop_requested: bool = False
+    last_good: str | None = None  # the last checkpoint saved or resumed from (every one is finite)
 
     @property
     def epochs(self) -> int:
@@ -70,8 +72,11 @@ class Session:
         return torch.channels_last if self.config.channels_last else torch.contiguous_format
 
     # ---- checkpoints ------------------------------------------------------------------------------------
-    def state(self) -> dict:
-        """The full training state as tensors, numbers, strings and lists (weights_only-loadable)."""
+    def state(self, ranks: list[dict]) -> dict:
+        """The full training state as tensors, numbers, strings and lists (weights_only-loadable).
+
+        ``ranks``: each rank's own RNG state and partial epoch sums (a stop mid-epoch saves every rank's).
+        """
         return {
             "format": ckpt.FORMAT,
             "model": self.model.state_dict(),
@@ -84,15 +89,21 @@ class Session:
             "best_top1_error": self.best_top1_error,
             "best_epoch": self.best_epoch,
             "history": self.history,
-            "epoch_sums": self.epoch_sums,
             "train_time_s": self.train_time_s,
-            "rng": ckpt.rng_state(),
+            "ranks": ranks,
             "num_classes": len(self.classes),
+            "classes": list(self.classes),
+            "card": model_card(self.model, self.classes),  # what the weights are (senet.weights)
             "config": {**self.config.as_dict(), **self.resolved},
         }
 
     def restore(self, state: dict, path) -> None:
-        """Continue from a checkpoint of the same model and class count."""
+        """Continue from a checkpoint of the same model and class count (settings checked by the caller).
+
+        Each rank takes back its own RNG state and partial epoch sums when the world size is the same; with
+        another world size the partial sums go to rank 0 (their all-reduce is the same) and each rank's RNG
+        is seeded from (seed, rank, step): data augmentation does not depend on it (``senet.data``).
+        """
         from ..weights import load_weights
 
         ckpt.check_compatible(state, self.config.model, len(self.classes), path)
@@ -100,24 +111,30 @@ class Session:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
-        for k in (
-            "epoch",
-            "step_in_epoch",
-            "global_step",
-            "best_top1_error",
-            "best_epoch",
-            "history",
-            "epoch_sums",
-            "train_time_s",
-        ):
+        for k in ("epoch", "step_in_epoch", "global_step", "best_top1_error", "best_epoch", "history"):
             setattr(self, k, state[k])
-        ckpt.set_rng_state(state["rng"])
+        self.train_time_s = state["train_time_s"]
+        ranks = state.get("ranks") or [{"rng": state["rng"], "epoch_sums": state.get("epoch_sums")}]
+        rank, world = self.env.rank, self.env.world_size
+        if len(ranks) == world:
+            ckpt.set_rng_state(ranks[rank]["rng"])
+            self.epoch_sums = ranks[rank]["epoch_sums"]
+        else:
+            torch.manual_seed(self.config.seed * 1_000_003 + rank * 10_007 + self.global_step)
+            parts = [r["epoch_sums"] for r in ranks if r["epoch_sums"] is not None]
+            self.epoch_sums = (
+                (torch.stack(parts).sum(0) if rank == 0 else torch.zeros_like(parts[0])) if parts else None
+            )
+        self.last_good = str(path)
 
     def save(self, best: bool = False) -> None:
-        """Rank 0 writes checkpoint_last.pt atomically (and copies it to checkpoint_best.pt)."""
+        """Rank 0 writes checkpoint_last.pt atomically (and copies it to checkpoint_best.pt); every rank
+        contributes its RNG state and partial sums (a collective: every rank calls this)."""
+        ranks = distributed.gather({"rng": ckpt.rng_state(), "epoch_sums": self.epoch_sums})
+        self.last_good = str(self.out / LAST)
         if not self.env.is_main:
             return
-        last = ckpt.save(self.state(), self.out / LAST)
+        last = ckpt.save(self.state(ranks), self.out / LAST)
         if best:
             import shutil
 
@@ -135,6 +152,7 @@ def build(config: TrainConfig, env: distributed.DistEnv, device: torch.device) -
     train_set, val_set, classes, _ = D.build(
         config.data, views_for(config, recipe, resolved["image_size"]), config.strict
     )
+    train_set = D.Seeded(train_set, config.seed)  # augmentation by (seed, epoch, index): resumable
     resolved["model_options"] = model_options(config, recipe)
     torch.manual_seed(config.seed)  # the same initial weights on every rank and every run
     model = create_model(config.model, num_classes=len(classes), **resolved["model_options"])

@@ -145,7 +145,8 @@ class ResNet(Classifier):
         check_choice("layout", layout, LAYOUTS)
         if layout == "torchvision":
             self.spec = spec = replace(spec, stride_on="3x3")
-        self.layout = layout
+        # The CIFAR nets (basic units, no stem pool) are the same in both layouts: they have none.
+        self.layout = None if spec.stem == "cifar" else layout
         self._build_stem(spec, layout, in_chans)
         mid = spec.mid or tuple(w // 4 for w in spec.widths)
         first = spec.first or mid
