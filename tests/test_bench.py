@@ -73,7 +73,7 @@ def test_split_models_keeps_bracketed_options():
     [
         (["--models", "resnet_20"], "unknown model"),
         (["--models", "foo:bar"], "unknown source"),
-        (["--models", "resnet20_cifar", "--iters", "1"], "iters >= 2"),
+        (["--models", "resnet20_cifar", "--iters", "1"], "iters must be an integer >= 2"),
         (["--models", "resnet20_cifar", "--mode", "train", "--optimize"], "inference only"),
     ],
 )

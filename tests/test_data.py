@@ -85,3 +85,57 @@ def test_global_batch_shard_two_ranks_cover_one_process_order():
     r0, r1 = (list(D.GlobalBatchShard(Fixed(), 2, 2, r)) for r in (0, 1))
     assert r0 == [0, 1, 4, 5, 8, 9, 12, 13, 16, 17] and r1 == [2, 3, 6, 7, 10, 11, 14, 15, 18, 19]
     assert list(D.SkipFirst(D.GlobalBatchShard(Fixed(), 2, 2, 0), 4)) == [8, 9, 12, 13, 16, 17]
+
+
+# ---- data that cannot be misread (issue "Runs you can trust", root cause 5) ------------------------------
+def test_a_symlink_loop_does_not_multiply_images(tmp_path):
+    root = _folder(tmp_path)
+    (root / "train" / "a" / "loop").symlink_to(root / "train" / "a", target_is_directory=True)
+    (root / "train" / "b" / "also_a").symlink_to(root / "train" / "a", target_is_directory=True)
+    train, _, _, _ = D.build(f"imagefolder:{root}", D.Views("none", 12, eval_resize=12, eval_crop=12))
+    # a: its 3 files once; b: its 3 files and a's 3 through its link (another class's folder, once)
+    assert Counter(train.targets) == {0: 3, 1: 6}
+
+
+def test_sixteen_bit_images_are_scaled_not_clipped(tmp_path):
+    import numpy as np
+
+    grey = np.full((8, 8), 32768, dtype=np.uint16)  # half of full scale
+    Image.fromarray(grey).save(tmp_path / "g16.png")
+    img = D.read_image(tmp_path / "g16.png")
+    assert img.mode == "RGB" and abs(np.asarray(img).mean() - 127.5) < 1.0  # not 255 (white)
+    Image.new("RGB", (4, 4), (10, 20, 30)).save(tmp_path / "rgb.png")
+    assert np.asarray(D.read_image(tmp_path / "rgb.png"))[0, 0].tolist() == [10, 20, 30]
+
+
+def test_a_decompression_bomb_is_skipped_and_counted(tmp_path, monkeypatch):
+    root = _folder(tmp_path, size=64)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64x64 = 4096 > 2x the limit: a "bomb"
+    views = D.Views("none", 12, eval_resize=12, eval_crop=12)
+    train, _, _, _ = D.build(f"imagefolder:{root}", views)
+    batches = list(D.loader(train, 4))
+    assert sum(b[2] for b in batches) == 6 and sum(len(b[1]) for b in batches) == 0
+    strict, _, _, _ = D.build(f"imagefolder:{root}", views, strict=True)
+    with pytest.raises(DataError, match="DecompressionBombError"):
+        list(D.loader(strict, 4))
+
+
+def test_a_crop_larger_than_the_images_is_reported_as_such():
+    train, _, _, _ = D.build("digits", D.Views("digits", 64))  # 64 px crops of 32 px digits
+    with pytest.raises(DataError, match="check --image-size"):
+        next(iter(D.loader(train, 8)))
+
+
+def test_augmentation_is_a_function_of_seed_epoch_and_index():
+    train, _, _, _ = D.build("digits", D.Views("digits", 32))
+    a, b = D.Seeded(train, seed=3), D.Seeded(train, seed=3)
+    torch.manual_seed(0)
+    first = a[5][0]
+    torch.manual_seed(123)  # the global RNG does not matter, and is left as it was
+    state = torch.get_rng_state()
+    assert torch.equal(b[5][0], first) and torch.equal(torch.get_rng_state(), state)
+    b.set_epoch(1)
+    assert not torch.equal(b[5][0], first)
+    workers = [x for x, _, _ in D.loader(a, 16, workers=2)]
+    inline = [x for x, _, _ in D.loader(a, 16, workers=0)]
+    assert all(torch.equal(p, q) for p, q in zip(workers, inline))

@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .amp import autocast, check_amp
 from .errors import SenetError
+from .runtime import autocast, check_amp, resolve_device
 
 MODES = ("infer", "train")
 
@@ -51,10 +51,14 @@ class BenchConfig:
         if self.mode not in MODES:
             raise SenetError(f"mode={self.mode!r} is not allowed; choose one of {MODES}")
         check_amp(self.amp)
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise SenetError("device=cuda but CUDA is not available here; use --device cpu")
-        if self.iters < 2 or self.warmup < 0 or self.batch_size < 1 or self.size < 1:
-            raise SenetError("need iters >= 2, warmup >= 0, batch_size >= 1 and size >= 1")
+        resolve_device(self.device)
+        for name, low in (("iters", 2), ("warmup", 0), ("batch_size", 1), ("size", 1), ("num_classes", 1)):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < low:
+                raise SenetError(f"{name} must be an integer >= {low}, got {v!r}")
+        t = self.threads
+        if t is not None and (not isinstance(t, int) or isinstance(t, bool) or t < 1):
+            raise SenetError(f"threads must be a positive integer, got {t!r}")
         if self.optimize and self.mode == "train":
             raise SenetError("optimize applies to inference only (it folds BN); drop it or use mode='infer'")
         return self
@@ -105,7 +109,10 @@ def load_model(ref: str, num_classes: int = 1000) -> nn.Module:
             import timm
         except ImportError:
             raise SenetError(f"{ref}: timm is not installed (pip install timm)") from None
-        return timm.create_model(name, pretrained=False, num_classes=num_classes, **options)
+        try:
+            return timm.create_model(name, pretrained=False, num_classes=num_classes, **options)
+        except RuntimeError as e:  # timm: "Unknown model (...)"
+            raise SenetError(f"{ref}: {e}") from None
     if source == "torchvision":
         import torchvision
 

@@ -7,6 +7,7 @@ Each verb lives in ``senet/commands/<verb>.py`` and defines ``HELP``, ``add_argu
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import pkgutil
 import sys
@@ -33,19 +34,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one verb. Every error a user can cause is one line on stderr and exit 2; Ctrl-C is exit 130."""
+    verb = "senet"
     try:
+        parser = build_parser()  # imports torch: Ctrl-C may land here too
+        args = parser.parse_args(argv)
+        verb = f"senet {args.verb}"
         return int(args._run(args) or 0)
     except SenetError as e:
-        print(f"senet {args.verb}: error: {_one_line(str(e))}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as e:
-        print(f"senet {args.verb}: error: {e}", file=sys.stderr)
-        return 2
+        print(f"{verb}: error: {_one_line(str(e))}", file=sys.stderr)
+    except OSError as e:
+        print(f"{verb}: error: {_os_error(e)}", file=sys.stderr)
     except KeyboardInterrupt:
-        print(f"senet {args.verb}: interrupted", file=sys.stderr)
+        print(f"{verb}: interrupted", file=sys.stderr)
         return 130
+    return 2
+
+
+def _os_error(e: OSError) -> str:
+    """A file-system error as one line: what failed, on which path, and what to do."""
+    where = f" ({e.filename})" if e.filename else ""
+    if e.errno == errno.ENOSPC:
+        return f"no space left on the device{where}; free some space or choose another location"
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"not allowed to write{where}: {e.strerror}; choose a location you can write to"
+    text = e.strerror or str(e) or type(e).__name__
+    return _one_line(f"{text}{where}")
 
 
 def _one_line(message: str) -> str:

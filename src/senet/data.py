@@ -9,11 +9,16 @@ dropped from the batch and counted, or raise with ``strict``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
+from torchvision.datasets import ImageFolder
+from torchvision.datasets.folder import has_file_allowed_extension
 from torchvision.transforms import v2
 
 from .errors import DataError
@@ -166,9 +171,64 @@ def _synthetic(train_tf, eval_tf, size: int, classes: int = 10, n_train: int = 5
     return TensorImages(xt, yt, train_tf, names), TensorImages(xv, yv, eval_tf, names), names
 
 
-def _imagefolder(path: Path, train_tf, eval_tf):
-    from torchvision.datasets import ImageFolder
+class UnreadableImage(OSError):
+    """An image file that cannot be read or decoded (corrupted, truncated, a decompression bomb)."""
 
+
+def read_image(path) -> Image.Image:
+    """An RGB image from a file; 16-bit images are scaled to 8 bits (not clipped to white); any failure
+    to read or decode is an :class:`UnreadableImage`, which the loaders skip and count."""
+    try:
+        with open(path, "rb") as f:
+            img = Image.open(f)
+            img.load()
+            if img.mode.startswith("I"):  # 16-bit (I;16*) or 32-bit integer greyscale
+                a = np.asarray(img).astype(np.float64)
+                if img.mode.startswith("I;16") or a.max(initial=0) > 255:
+                    a = a / 257.0  # 0..65535 -> 0..255
+                img = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
+            return img.convert("RGB")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise UnreadableImage(f"{path}: {type(e).__name__}: {e}") from None
+
+
+class ImageFiles(ImageFolder):
+    """torchvision's ImageFolder with :func:`read_image`, and linked folders followed once each: a link
+    loop (or two links to one folder) cannot multiply the files, and sample order stays ImageFolder's."""
+
+    def __init__(self, root: str, transform):
+        super().__init__(root, transform=transform, loader=read_image)
+
+    @staticmethod
+    def make_dataset(directory, class_to_idx, extensions=None, is_valid_file=None, allow_empty=False):
+        if is_valid_file is None:
+            is_valid_file = lambda p: has_file_allowed_extension(p, extensions)  # noqa: E731
+        instances, empty = [], []
+        for target_class in sorted(class_to_idx):
+            target_dir = os.path.join(directory, target_class)
+            walked, seen = [], set()
+            for root, dirs, files in os.walk(target_dir, followlinks=True):
+                real = os.path.realpath(root)
+                if real in seen:  # a folder reached again through a link: not a second time
+                    dirs[:] = []
+                    continue
+                seen.add(real)
+                walked.append((root, files))
+            found = [
+                (os.path.join(root, f), class_to_idx[target_class])
+                for root, files in sorted(walked)
+                for f in sorted(files)
+                if is_valid_file(os.path.join(root, f))
+            ]
+            instances += found
+            if not found:
+                empty.append(target_class)
+        if empty and not allow_empty:
+            raise FileNotFoundError(f"Found no valid file for the classes {', '.join(empty)}")
+        return instances
+
+
+def _imagefolder(path: Path, train_tf, eval_tf):
     sets = []
     for split, tf in (("train", train_tf), ("val", eval_tf)):
         d = path / split
@@ -177,7 +237,7 @@ def _imagefolder(path: Path, train_tf, eval_tf):
                 f"{path} has no {split}/ folder (expected {path}/train/<class>/* and {path}/val/<class>/*)"
             )
         try:
-            sets.append(ImageFolder(str(d), transform=tf))
+            sets.append(ImageFiles(str(d), transform=tf))
         except FileNotFoundError as e:  # empty folder, or a class folder without images
             raise DataError(f"{d}: {e}") from None
     if sets[0].classes != sets[1].classes:
@@ -220,12 +280,15 @@ class Skipping(Dataset):
     def __getitem__(self, i):
         try:
             return self.dataset[i]
-        except (OSError, ValueError, SyntaxError) as e:  # what PIL raises on corrupted or truncated files
-            name = getattr(self.dataset, "samples", None)
-            where = name[i][0] if name else f"item {i}"
+        except UnreadableImage as e:
             if self.strict:
-                raise DataError(f"unreadable image {where}: {e} (drop --strict to skip such files)") from None
+                raise DataError(f"unreadable image {e} (drop --strict to skip such files)") from None
             return None
+        except (ValueError, RuntimeError, TypeError) as e:  # a readable image the transform cannot take
+            raise DataError(
+                f"item {i} cannot be shown to the model: {e}; check --image-size / --crop against the "
+                "data (digits, synthetic and CIFAR images are 32x32)"
+            ) from None
 
 
 class Seeded(Dataset):
@@ -365,4 +428,12 @@ def loader(dataset, batch_size: int, sampler=None, workers: int = 0, pin: bool =
         persistent_workers=False,
         generator=torch.Generator().manual_seed(seed),
         prefetch_factor=4 if workers else None,
+        worker_init_fn=_ignore_sigint if workers else None,
     )
+
+
+def _ignore_sigint(_worker_id: int) -> None:
+    """Ctrl-C reaches the whole process group: the main process stops the run, workers stay quiet."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

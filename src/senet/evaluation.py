@@ -17,6 +17,7 @@ from torch import nn
 from . import data as D
 from .engine.distributed import all_reduce_sum
 from .errors import CheckpointError, SenetError
+from .runtime import autocast, check_amp, resolve_device
 
 
 def evaluate_loader(
@@ -93,6 +94,14 @@ def evaluate(
     centre crop 224, PAPER.md sec. 8) and to the native 32x32 for CIFAR, digits and synthetic data.
     A training checkpoint (``checkpoint_best.pt``) also supplies the model name and its SE options.
     """
+    for name, value, low in (("batch_size", batch_size, 1), ("workers", workers, 0)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise SenetError(f"{name} must be an integer >= {low}, got {value!r}")
+    for name, value in (("resize", resize), ("crop", crop)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise SenetError(f"{name} must be a positive integer, got {value!r}")
+    dev = resolve_device(device)
+    check_amp(amp)
     kind, _ = D.parse(data)
     if kind == "imagefolder" and crop is None:
         crop = 224
@@ -101,12 +110,9 @@ def evaluate(
     views = D.Views(eval_resize=resize, eval_crop=crop, ten_crop=ten_crop, train_size=crop or 32)
     _, val, classes, _ = D.build(data, views, strict)
     net = _model(model, checkpoint, len(classes), model_options or {})
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     net = net.to(dev)
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, None: None}[amp]
-    autocast = (lambda: torch.autocast(dev.type, dtype=dtype)) if dtype else contextlib.nullcontext
     loader = D.loader(val, batch_size, workers=workers, pin=dev.type == "cuda")
-    result = evaluate_loader(net, loader, dev, len(classes), autocast)
+    result = evaluate_loader(net, loader, dev, len(classes), lambda: autocast(dev.type, amp))
     name = getattr(net, "model_name", type(net).__name__)
     return {
         "model": name,

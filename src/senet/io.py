@@ -18,7 +18,28 @@ from pathlib import Path
 
 import torch
 
-from .errors import CheckpointError
+from .errors import CheckpointError, SenetError
+
+
+def check_output(out, suffixes: tuple[str, ...], inputs=()) -> Path:
+    """Refuse, before any work, an output that cannot or must not be written: a directory, a missing or
+    read-only directory, a suffix that does not match the format, or one of the command's own inputs."""
+    out = Path(out)
+    if out.is_dir():
+        raise SenetError(f"output {str(out)!r} is a directory; give a file name")
+    if out.suffix.lower() not in suffixes:
+        raise SenetError(f"output {str(out)!r}: this format is written to a {' or '.join(suffixes)} file")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise SenetError(f"cannot write {str(out)!r}: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SenetError(f"cannot write {str(out)!r}: directory {str(parent)!r} is not writable")
+    for i in inputs:
+        if i is not None and Path(i).exists() and out.exists() and os.path.samefile(i, out):
+            raise SenetError(f"output {str(out)!r} is the input {str(i)!r}; write to another file")
+        if i is not None and Path(i).resolve() == out.resolve():
+            raise SenetError(f"output {str(out)!r} is the input {str(i)!r}; write to another file")
+    return out
 
 
 def _umask() -> int:
@@ -55,6 +76,15 @@ def _fsync_dir(d: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def read_json(path):
+    """A JSON file senet wrote; a damaged one is a one-line error naming it, never a traceback."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise SenetError(f"{path} is damaged ({type(e).__name__}: {e}); remove it or restore it") from None
 
 
 def write_text(path, text: str) -> Path:

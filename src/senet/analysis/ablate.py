@@ -10,10 +10,12 @@ atomically); finished variants are skipped, interrupted ones resume from ``check
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
 from ..errors import SenetError
+from ..io import read_json, write_json, write_text
 from . import tables as T
 
 COLUMNS = (
@@ -196,7 +198,7 @@ def _claim(run_dir: Path, settings: dict) -> None:
     path = run_dir / "variant.json"
     settings = json.loads(json.dumps(settings))
     if path.exists():
-        old = json.loads(path.read_text())
+        old = read_json(path)
         if old != settings:
             diff = sorted(k for k in {*old, *settings} if old.get(k) != settings.get(k))
             raise SenetError(
@@ -204,8 +206,7 @@ def _claim(run_dir: Path, settings: dict) -> None:
                 "choose another --out or remove that directory"
             )
         return
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(settings, indent=1))
+    write_json(settings, path)
 
 
 def finished(run_dir: Path) -> bool:
@@ -222,7 +223,7 @@ def finished(run_dir: Path) -> bool:
 def _row(r: dict, out: Path, paper: bool) -> dict:
     run_dir = out / "runs" / r["slug"]
     done = finished(run_dir)
-    s = json.loads((run_dir / "summary.json").read_text()) if done else {}
+    s = read_json(run_dir / "summary.json") if done else {}
     p = r["paper"] if paper and r["paper"] else (None,) * 4
     return {
         "variant": r["variant"],
@@ -269,11 +270,11 @@ def write_table(n: int, rows: list[dict], out: Path, notes: list[str]) -> None:
     """table_<n>.csv (every column), table_<n>.md (the readable subset) and table_<n>.png."""
     from . import plots
 
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / f"table_{n}.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, COLUMNS)
+    w.writeheader()
+    w.writerows(rows)
+    write_text(out / f"table_{n}.csv", buf.getvalue())
     paper = any(r["paper_top1_error"] is not None for r in rows)
     head = ["variant", "top-1 err %", "top-5 err %", "params", "GFLOPs", "status"]
     head += ["paper top-1", "paper top-5", "paper params (M)"] if paper else []
@@ -296,7 +297,7 @@ def write_table(n: int, rows: list[dict], out: Path, notes: list[str]) -> None:
         if paper:
             cells += [_f(r["paper_top1_error"]), _f(r["paper_top5_error"]), _f(r["paper_params_M"])]
         lines.append("| " + " | ".join(cells) + " |")
-    (out / f"table_{n}.md").write_text("\n".join(lines) + "\n")
+    write_text(out / f"table_{n}.md", "\n".join(lines) + "\n")
     plots.ablation(rows, T.TITLES[n], out / f"table_{n}.png")
 
 

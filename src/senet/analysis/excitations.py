@@ -18,6 +18,8 @@ import torch
 from torch import nn
 
 from ..errors import SenetError
+from ..io import write_text
+from ..runtime import resolve_device
 from . import _data
 
 GATE_RANGES = {nn.Sigmoid: (0.0, 1.0), nn.Tanh: (-1.0, 1.0), nn.ReLU: (0.0, math.inf)}
@@ -65,7 +67,7 @@ def record(
     handles = [blk.gate_fn.register_forward_hook(hook(n)) for n, blk in blocks.items()]
     labels = []
     try:
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = resolve_device(device)
         model.eval().to(device)
         for x, y in _data.batches(dataset, batch_size):
             model(x.to(device))
@@ -189,11 +191,11 @@ def write(result: dict, out) -> Path:
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "excitations.json").write_text(json.dumps(result))
+    write_text(out / "excitations.json", json.dumps(result))
     plots.class_means(result, out / "fig6_class_means.png")
     plots.distributions(result, out / "fig7_distribution.png")
     plots.specificity(result, out / "specificity.png")
-    (out / "summary.md").write_text(summary_markdown(result))
+    write_text(out / "summary.md", summary_markdown(result))
     return out
 
 

@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..io import atomic_write  # noqa: E402
+
 DPI = 90
 
 
@@ -25,7 +27,7 @@ def _grid(n: int, cols: int = 3, size=(4.2, 2.6)):
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png"))
     plt.close(fig)
     return path
 
@@ -111,7 +113,7 @@ def ablation(rows: list[dict], title: str, path: Path) -> Path:
     )
     ax.set_title(title, fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    fig.savefig(path, dpi=DPI)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png"))
     plt.close(fig)
     return path
 

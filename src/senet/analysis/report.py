@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import SenetError
+from ..io import read_json, write_text
 
 MAX_ROWS = 200
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -64,8 +65,7 @@ def report(directory, out=None, title: str | None = None) -> Path:
         f"<p class='meta'>{_e(str(d.resolve()))} &middot; generated {stamp}</p>{''.join(body)}</body></html>"
     )
     target = Path(out) if out else d / "report.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(page, encoding="utf-8")
+    write_text(target, page)
     return target
 
 
@@ -128,7 +128,7 @@ def _json_table(path: Path) -> str:
 
 
 def _excitation_table(path: Path) -> str:
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = read_json(path)
     keys = ("channels", "specificity", "eta2", "saturation", "mean")
     rows = [(n, *(_fmt(b.get(k)) for k in keys)) for n, b in data.get("blocks", {}).items()]
     return "<h2>Excitation statistics</h2>" + _table(("block", *keys), rows)

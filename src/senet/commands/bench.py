@@ -85,8 +85,8 @@ def run(args):
     )
     result = {"command": command_line(args), **result}
     if args.output:
-        with open(args.output, "w") as f:
-            json.dump(result, f, indent=1)
-            f.write("\n")
+        from ..io import write_text
+
+        write_text(args.output, json.dumps(result, indent=1) + "\n")
     print(json.dumps(result) if args.json else format_table(result))
     return 0

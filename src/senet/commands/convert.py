@@ -16,9 +16,11 @@ def add_arguments(p):
 def run(args):
     import torch
 
+    from ..io import check_output
     from ..registry import create_model
     from ..weights import save_weights
 
+    check_output(args.out, (".safetensors",), inputs=[args.checkpoint])
     options = {"layout": args.layout} if args.layout else {}
     with torch.device("meta"):  # the checkpoint materialises every tensor; loading checks every key and shape
         model = create_model(args.model, num_classes=args.num_classes, checkpoint=args.checkpoint, **options)

@@ -11,8 +11,12 @@ def add_arguments(p):
 
 
 def run(args):
+    from ..errors import SenetError
     from ..registry import list_models, model_info
 
-    for name in list_models(args.pattern):
+    names = list_models(args.pattern)
+    if not names:
+        raise SenetError(f"no model matches {args.pattern!r}; `senet list` shows them all, e.g. 'se_*'")
+    for name in names:
         print(json.dumps(model_info(name).as_dict()) if args.json else name)
     return 0

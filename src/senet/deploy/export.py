@@ -17,24 +17,12 @@ import torch
 from torch import nn
 
 from ..errors import SenetError
-from ..io import atomic_write
+from ..io import atomic_write, check_output
 from ..layers import check_choice
 
 FORMATS = ("onnx", "torchscript")
+SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts", ".torchscript")}
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
-
-
-def _check_target(out) -> Path:
-    """Fail before any work when ``out`` cannot be written (missing or read-only directory)."""
-    out = Path(out)
-    if out.is_dir():
-        raise SenetError(f"output {str(out)!r} is a directory; give a file name")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise SenetError(f"cannot write {str(out)!r}: directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise SenetError(f"cannot write {str(out)!r}: directory {str(parent)!r} is not writable")
-    return out
 
 
 def _resolve(model, checkpoint, num_classes, options) -> tuple[nn.Module, int, int]:
@@ -99,7 +87,9 @@ def export(
     stays dynamic). ``checkpoint``: weights to load first; ``options``: create_model options (SE knobs).
     """
     check_choice("format", format, FORMATS)
-    out = _check_target(out)
+    out = check_output(
+        out, SUFFIXES[format], inputs=[checkpoint] if isinstance(checkpoint, str | os.PathLike) else []
+    )
     model, native, smallest = _resolve(model, checkpoint, num_classes, options)
     size = native if size is None else size
     if not isinstance(size, int) or isinstance(size, bool) or size < smallest:

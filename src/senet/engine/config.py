@@ -12,9 +12,9 @@ import math
 from dataclasses import dataclass, field
 
 from .. import data as D
-from ..amp import check_amp
 from ..errors import SenetError
 from ..recipes import Recipe, default_recipe, get_recipe
+from ..runtime import check_amp
 from .distributed import DistEnv
 
 

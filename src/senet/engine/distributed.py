@@ -13,6 +13,7 @@ import torch
 import torch.distributed as dist
 
 from ..errors import SenetError
+from ..runtime import resolve_device
 
 
 @dataclass(frozen=True)
@@ -44,19 +45,8 @@ def device_for(env: DistEnv, requested: str | None) -> torch.device:
     name = requested or ("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda":  # one GPU per process: this rank's (cuda:0 without torchrun)
         name = f"cuda:{env.local_rank}"
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise SenetError(f"unknown device {name!r}; use cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SenetError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu")
+    device = resolve_device(name)
     if device.type == "cuda":
-        count = torch.cuda.device_count()
-        if device.index is not None and device.index >= count:
-            raise SenetError(
-                f"device {name!r} asked for, but {count} GPU(s) are visible on this node; "
-                f"use torchrun --nproc_per_node {count} (one process per GPU) or --device cpu"
-            )
         torch.cuda.set_device(device)
     return device
 

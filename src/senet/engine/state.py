@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from .. import data as D
-from ..amp import autocast
 from ..recipes import Recipe
+from ..runtime import autocast
 from ..weights import model_card
 from . import checkpoint as ckpt
 from . import distributed
