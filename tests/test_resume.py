@@ -40,12 +40,14 @@ def _one_thread():
 
 
 def test_resume_after_interruption_is_bitwise_identical(tmp_path):
-    full = senet.train(**SMALL, out=str(tmp_path / "full"))
-    stopped = senet.train(**SMALL, out=str(tmp_path / "cut"), max_steps=3)  # mid-epoch 1
+    # 2 data-loading processes (the default): each item's augmentation is its own seed's (senet.data.Seeded)
+    run = {**SMALL, "workers": 2}
+    full = senet.train(**run, out=str(tmp_path / "full"))
+    stopped = senet.train(**run, out=str(tmp_path / "cut"), max_steps=3)  # mid-epoch 1
     assert stopped["status"] == "stopped"
     state = ckpt.load(tmp_path / "cut" / "checkpoint_last.pt")
     assert (state["epoch"], state["step_in_epoch"]) == (0, 3)
-    resumed = senet.train(**SMALL, out=str(tmp_path / "cut"), resume="auto")
+    resumed = senet.train(**run, out=str(tmp_path / "cut"), resume="auto")
     a, b = (
         load_file(tmp_path / "full" / "model.safetensors"),
         load_file(tmp_path / "cut" / "model.safetensors"),
@@ -53,8 +55,10 @@ def test_resume_after_interruption_is_bitwise_identical(tmp_path):
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert resumed["top1_error"] == full["top1_error"]
-    rows = (tmp_path / "cut" / "metrics.csv").read_text().splitlines()
-    assert len(rows) == 3  # no duplicated epochs
+    cut, whole = ((tmp_path / d / "metrics.csv").read_text().splitlines() for d in ("cut", "full"))
+    assert len(cut) == 3  # no duplicated epochs
+    train_loss = [[r.split(",")[:3] for r in rows[1:]] for rows in (cut, whole)]
+    assert train_loss[0] == train_loss[1]  # the stopped epoch's partial sums were counted once
 
 
 def _read_until(proc, pattern: bytes, timeout: float) -> bytes:
@@ -75,22 +79,40 @@ def _read_until(proc, pattern: bytes, timeout: float) -> bytes:
     raise AssertionError(f"never saw {pattern!r}; output so far: {seen[-2000:]!r}")
 
 
-def test_sigterm_mid_epoch_leaves_a_loadable_checkpoint(tmp_path):
+def test_sigterm_mid_epoch_then_the_same_command_resumes_bitwise(tmp_path):
+    """SIGTERM mid-epoch saves a checkpoint and exits 0; the same command with --resume auto ends with the
+    weights of an uninterrupted run (default --workers: 2 data-loading processes)."""
     out = tmp_path / "term"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "senet", "train", "--model", "resnet20_cifar", "--data", "synthetic"]
-    cmd += ["--batch-size", "4", "--epochs", "3", "--image-size", "64", "--workers", "0"]
+    cmd = [sys.executable, "-m", "senet", "train", "--model", "se_resnet20_cifar", "--data", "digits"]
+    cmd += ["--batch-size", "16", "--epochs", "1", "--max-batches", "30", "--seed", "3", "--deterministic"]
     cmd += ["--no-tensorboard", "--out", str(out)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    # The progress bar says when the first epoch is under way (a few of its 128 steps done): no sleeps
+    # The progress bar says when the epoch is under way (a few of its 30 steps done): no sleeps
     # that a fast or a slow machine could get wrong.
-    head = _read_until(proc, rb"epoch 1/3:[^\r]*\| +[1-9][0-9]*/128", timeout=120)
+    head = _read_until(proc, rb"epoch 1/1:[^\r]*\| +[1-9][0-9]*/30", timeout=120)
     proc.send_signal(signal.SIGTERM)
     rest, _ = proc.communicate(timeout=120)
     output = (head + rest).decode(errors="replace")
     assert proc.returncode == 0, output
     assert "stopped at epoch 1" in output, output[-2000:]
     state = ckpt.load(out / "checkpoint_last.pt")
-    assert state["epoch"] == 0 and 0 < state["step_in_epoch"] < 128
-    senet.create_model("resnet20_cifar", num_classes=10, checkpoint=out / "checkpoint_last.pt")
+    assert state["epoch"] == 0 and 0 < state["step_in_epoch"] < 30
+    senet.create_model("se_resnet20_cifar", num_classes=10, checkpoint=out / "checkpoint_last.pt")
     assert not (out / "summary.json").exists()
+    subprocess.run([*cmd, "--resume", "auto", "--no-progress"], env=env, check=True, capture_output=True)
+    full = tmp_path / "full"
+    senet.train(
+        model="se_resnet20_cifar",
+        data="digits",
+        batch_size=16,
+        epochs=1,
+        max_batches=30,
+        seed=3,
+        deterministic=True,
+        progress=False,
+        tensorboard=False,
+        out=str(full),
+    )
+    a, b = load_file(out / "model.safetensors"), load_file(full / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -5,7 +5,7 @@ The public face. Heavy parts (training, export, benchmarks) are imported on firs
 
 from importlib import import_module
 
-from .errors import CheckpointError, DataError, SenetError
+from .errors import CheckpointError, DataError, SenetError, SenetTypeError
 from .layers import SEConfig, SqueezeExcitation
 from .registry import create_model, list_models, model_info, model_options
 
@@ -37,6 +37,7 @@ __all__ = [
     "DataError",
     "SEConfig",
     "SenetError",
+    "SenetTypeError",
     "SqueezeExcitation",
     "create_model",
     "list_models",

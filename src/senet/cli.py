@@ -16,8 +16,15 @@ from . import commands
 from .errors import SenetError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line (no usage block): ``senet VERB: error: ... (see --help)``."""
+
+    def error(self, message):
+        raise SenetError(f"{message} (see `{self.prog} --help`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="senet", description="Squeeze-and-Excitation Networks")
+    parser = _Parser(prog="senet", description="Squeeze-and-Excitation Networks")
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"senet {__version__}")

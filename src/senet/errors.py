@@ -1,4 +1,4 @@
-"""Errors a user can cause. All are ``ValueError`` subclasses so callers can catch either."""
+"""Errors a user can cause: ``SenetError`` (a ``ValueError``), and ``SenetTypeError`` for wrong types."""
 
 
 class SenetError(ValueError):
@@ -11,3 +11,7 @@ class CheckpointError(SenetError):
 
 class DataError(SenetError):
     """A dataset that is missing, empty or malformed."""
+
+
+class SenetTypeError(SenetError, TypeError):
+    """An argument of the wrong type (a library call): also a ``TypeError``."""

@@ -106,11 +106,23 @@ def torch_load_safely(path):
     at all (text, truncated, random bytes: the unpickler then fails in many ways) is one clear error.
     """
     try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot be read ({e.strerror})") from None
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):  # torch.save: a zip, or a legacy pickle
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint (neither a zip archive nor a pickle)")
+    try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        text = str(e)
+        found = next(
+            (line.strip() for line in text.splitlines() if "GLOBAL" in line or "global" in line), None
+        )
+        if found is None:  # the restricted unpickler met something that is no pickle of tensors
+            raise CheckpointError(f"{path}: not a PyTorch checkpoint, or damaged") from None
         raise CheckpointError(
-            f"{path}: refused to load: the file holds pickled objects other than tensors ({first}); "
+            f"{path}: refused to load: the file holds pickled objects other than tensors ({found}); "
             "it was not unpickled. Re-save its state_dict, or convert it to safetensors"
         ) from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:

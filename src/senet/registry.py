@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from torch import nn
 
-from .errors import SenetError
+from .errors import SenetError, SenetTypeError
 from .layers import SEConfig
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -98,7 +98,7 @@ def _ensure_loaded() -> None:
 def _entry(name) -> _Entry:
     _ensure_loaded()
     if not isinstance(name, str):
-        raise SenetError(f"a model name must be a string, got {type(name).__name__}; see `senet list`")
+        raise SenetTypeError(f"a model name must be a string, got {type(name).__name__}; see `senet list`")
     if name not in _MODELS:
         close = difflib.get_close_matches(name, _MODELS, n=5, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see `senet list`"
@@ -153,7 +153,9 @@ def create_model(name: str, num_classes: int | None = None, checkpoint=None, **o
         raise SenetError(f"{name} does not take {unknown}; allowed options: {', '.join(model_options(name))}")
     if num_classes is None:
         num_classes = entry.info.num_classes
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool):
+        raise SenetTypeError(f"num_classes must be a positive integer, got {num_classes!r}")
+    if num_classes < 1:
         raise SenetError(f"num_classes must be a positive integer, got {num_classes!r}")
     model = entry.family.build(entry.spec, num_classes, se, **{**entry.family.options, **own})
     model.model_name = name

@@ -1,0 +1,390 @@
+"""The bad-input tables: what a user can get wrong, per verb, and the one line senet answers with.
+
+Each CLI case is ``(class, argv, expected)``: ``argv`` may name the prepared files ``{run}`` (a finished
+tiny run), ``{ck}`` (its checkpoint_last.pt), ``{weights}`` (its model.safetensors), ``{text}`` (a text
+file), ``{folder}`` (an image folder), ``{tmp}`` (an empty directory), ``{unreadable}`` (a run directory
+whose checkpoints are damaged), ``{bare}`` (a run directory with files but no checkpoint) and ``{se_run}``
+(a run of an SE model with other SE options). ``expected`` is a regular expression the single stderr line
+must match. ``tests/test_bad_input.py`` runs them; ``docs/reliability.md`` shows the counts per class
+(``SENET_REGEN_DOCS=1 pytest tests/test_bad_input.py`` rewrites that table).
+"""
+
+# The prepared run: resnet20_cifar on synthetic data, recipe digits (cosine), batch 32, 1 epoch of 2 batches.
+RUN = ["--model", "resnet20_cifar", "--data", "synthetic", "--batch-size", "32", "--epochs", "1"]
+TINY = ["--max-batches", "2", "--workers", "0", "--no-progress", "--no-tensorboard"]
+RESUME = ["train", *RUN, *TINY, "--out", "{run}", "--resume", "auto"]
+
+
+def swap(argv: list[str], flag: str, value: str) -> list[str]:
+    """``argv`` with the value after ``flag`` replaced."""
+    i = argv.index(flag)
+    return [*argv[: i + 1], value, *argv[i + 2 :]]
+
+
+CLI = [
+    # --- a run directory that guards itself; resume with the run's settings ---------------------------
+    ("run directory", ["train", *RUN, *TINY, "--out", "{run}"], r"already holds a run .*--resume auto"),
+    ("run directory", ["train", *RUN, *TINY, "--out", "{text}"], r"is a file, not a directory"),
+    (
+        "run directory",
+        ["train", *RUN, *TINY, "--out", "{unreadable}", "--resume", "auto"],
+        r"every checkpoint .* is unreadable",
+    ),
+    (
+        "run directory",
+        ["train", *RUN, *TINY, "--out", "{bare}", "--resume", "auto"],
+        r"no checkpoint to continue from",
+    ),
+    (
+        "run directory",
+        ["train", *RUN, *TINY, "--out", "{tmp}/r", "--resume", "{text}"],
+        r"not a PyTorch checkpoint",
+    ),
+    ("resume settings", [*RESUME, "--lr", "0.5"], r"other settings: lr 0\.025 -> 0\.5"),
+    ("resume settings", [*RESUME, "--weight-decay", "0.01"], r"other settings: weight_decay"),
+    ("resume settings", swap(RESUME, "--batch-size", "64"), r"other settings: batch_size 32 -> 64"),
+    ("resume settings", [*RESUME, "--amp", "fp16"], r"other settings: amp None -> 'fp16'"),
+    ("resume settings", [*RESUME, "--seed", "3"], r"other settings: seed 0 -> 3"),
+    ("resume settings", [*RESUME, "--label-smoothing", "0.1"], r"other settings: label_smoothing"),
+    (
+        "resume settings",
+        [*RESUME, "--recipe", "cifar-resnet"],
+        r"other settings: recipe 'digits' -> 'cifar-resnet'",
+    ),
+    ("resume settings", swap(RESUME, "--max-batches", "3"), r"other settings: max_batches 2 -> 3"),
+    ("resume settings", swap(RESUME, "--epochs", "3"), r"epochs 1 -> 3: the cosine schedule's shape depends"),
+    ("resume settings", [*RESUME, "--accum-steps", "2"], r"other settings: .*accum_steps 1 -> 2"),
+    ("resume settings", [*RESUME, "--class-balanced"], r"other settings: class_balanced False -> True"),
+    # --- values -------------------------------------------------------------------------------------
+    ("bad value", ["train", *RUN, "--lr", "inf", "--out", "{tmp}/r"], r"lr must be a finite number"),
+    ("bad value", ["train", *RUN, "--lr", "-1", "--out", "{tmp}/r"], r"lr must be in \(0, inf\)"),
+    ("bad value", ["train", *RUN, "--lr", "0", "--out", "{tmp}/r"], r"lr must be in \(0, inf\)"),
+    (
+        "bad value",
+        ["train", *RUN, "--weight-decay", "-1", "--out", "{tmp}/r"],
+        r"weight_decay must be in \[0, inf\)",
+    ),
+    (
+        "bad value",
+        ["train", *RUN, "--weight-decay", "nan", "--out", "{tmp}/r"],
+        r"weight_decay must be a finite number",
+    ),
+    (
+        "bad value",
+        ["train", *RUN, "--label-smoothing", "1.5", "--out", "{tmp}/r"],
+        r"label_smoothing must be in \[0, 1\)",
+    ),
+    (
+        "bad value",
+        ["train", *swap(RUN, "--epochs", "0"), "--out", "{tmp}/r"],
+        r"epochs must be a positive integer",
+    ),
+    (
+        "bad value",
+        ["train", *swap(RUN, "--batch-size", "0"), "--out", "{tmp}/r"],
+        r"batch_size must be a positive integer",
+    ),
+    ("bad value", ["train", *RUN, "--workers", "-1", "--out", "{tmp}/r"], r"workers must be an integer >= 0"),
+    (
+        "bad value",
+        ["train", *RUN, "--max-batches", "0", "--out", "{tmp}/r"],
+        r"max_batches must be a positive",
+    ),
+    (
+        "bad value",
+        ["train", *RUN, "--accum-steps", "3", "--out", "{tmp}/r"],
+        r"not divisible by 1 processes x 3",
+    ),
+    ("bad value", ["train", *RUN, "--lr", "abc", "--out", "{tmp}/r"], r"invalid float value: 'abc'"),
+    ("bad value", ["train", *RUN, "--amp", "fp8", "--out", "{tmp}/r"], r"invalid choice: 'fp8'"),
+    (
+        "bad value",
+        ["eval", "--model", "resnet20_cifar", "--data", "synthetic", "--batch-size", "0"],
+        r"batch_size must be an integer >= 1",
+    ),
+    (
+        "bad value",
+        ["bench", "--models", "resnet20_cifar", "--threads", "0"],
+        r"threads must be a positive integer",
+    ),
+    ("bad value", ["bench", "--models", "resnet20_cifar", "--iters", "1"], r"iters must be an integer >= 2"),
+    (
+        "bad value",
+        ["bench", "--models", "resnet20_cifar", "--batch-size", "0"],
+        r"batch_size must be an integer >= 1",
+    ),
+    (
+        "bad value",
+        [
+            "excitations",
+            "--model",
+            "se_resnet20_cifar",
+            "--data",
+            "synthetic",
+            "--samples",
+            "0",
+            "--out",
+            "{tmp}/x",
+        ],
+        r"samples must be a positive integer",
+    ),
+    (
+        "bad value",
+        ["export", "resnet20_cifar", "--format", "onnx", "--out", "{tmp}/m.onnx", "--size", "4"],
+        r"size must be an integer of at least",
+    ),
+    (
+        "bad value",
+        ["complexity", "resnet20_cifar", "--size", "2"],
+        r"input size must be an integer of at least 8",
+    ),
+    ("bad value", ["ablate", "--table", "99", "--model", "se_resnet20_cifar", "--out", "{tmp}/s"], r"99"),
+    # --- devices ------------------------------------------------------------------------------------
+    ("device", ["train", *RUN, "--device", "foo", "--out", "{tmp}/r"], r"unknown device 'foo'"),
+    ("device", ["train", *RUN, "--device", "cuda", "--out", "{tmp}/r"], r"CUDA is not available|GPU"),
+    ("device", ["train", *RUN, "--device", "mps", "--out", "{tmp}/r"], r"not supported|not available"),
+    (
+        "device",
+        ["eval", "--model", "resnet20_cifar", "--data", "synthetic", "--device", "foo"],
+        r"unknown device 'foo'",
+    ),
+    ("device", ["bench", "--models", "resnet20_cifar", "--device", "foo"], r"unknown device 'foo'"),
+    (
+        "device",
+        [
+            "excitations",
+            "--model",
+            "se_resnet20_cifar",
+            "--data",
+            "synthetic",
+            "--device",
+            "foo",
+            "--out",
+            "{tmp}/x",
+        ],
+        r"unknown device 'foo'",
+    ),
+    # --- names --------------------------------------------------------------------------------------
+    (
+        "bad name",
+        ["train", "--model", "se_resnet5", "--out", "{tmp}/r"],
+        r"unknown model 'se_resnet5'; did you mean",
+    ),
+    ("bad name", ["train", *RUN, "--data", "mnist", "--out", "{tmp}/r"], r"unknown data 'mnist'"),
+    ("bad name", ["train", *RUN, "--recipe", "fast", "--out", "{tmp}/r"], r"fast"),
+    (
+        "bad name",
+        ["train", "--model", "resnet20_cifar", "--reduction", "4", "--out", "{tmp}/r"],
+        r"has no SE blocks.*se_resnet20_cifar",
+    ),
+    (
+        "bad name",
+        ["train", "--model", "se_mobilenet", "--placement", "pre", "--out", "{tmp}/r"],
+        r"placement='pre' is not allowed",
+    ),
+    ("bad name", ["bench", "--models", "timm:nosuch_net"], r"timm:nosuch_net"),
+    ("bad name", ["bench", "--models", "nosuch"], r"unknown model 'nosuch'"),
+    ("bad name", ["list", "["], r"no model matches '\['"),
+    ("bad name", ["list", "zz*"], r"no model matches 'zz\*'"),
+    (
+        "bad name",
+        ["export", "resnet20_cifar", "--format", "tf", "--out", "{tmp}/m.tf"],
+        r"format='tf' is not allowed",
+    ),
+    ("bad name", ["complexity", "nosuch"], r"unknown model 'nosuch'"),
+    ("bad name", ["nosuchverb"], r"invalid choice: 'nosuchverb'"),
+    # --- data ---------------------------------------------------------------------------------------
+    ("data", ["train", *RUN, "--data", "imagefolder:{tmp}/missing", "--out", "{tmp}/r"], r"does not exist"),
+    ("data", ["train", *RUN, "--data", "imagefolder:{tmp}", "--out", "{tmp}/r"], r"has no train/ folder"),
+    ("data", ["train", *RUN, "--data", "cifar10:{tmp}", "--out", "{tmp}/r"], r"cifar-10-batches-py"),
+    (
+        "data",
+        [
+            "train",
+            "--model",
+            "resnet20_cifar",
+            "--data",
+            "digits",
+            "--image-size",
+            "64",
+            *TINY,
+            "--out",
+            "{tmp}/r",
+        ],
+        r"check --image-size",
+    ),
+    ("data", ["eval", "--model", "resnet20_cifar", "--data", "imagefolder:{text}"], r"does not exist"),
+    # --- files in, files out ------------------------------------------------------------------------
+    (
+        "weights file",
+        ["eval", "--model", "resnet20_cifar", "--checkpoint", "{text}", "--data", "synthetic"],
+        r"not a PyTorch checkpoint",
+    ),
+    (
+        "weights file",
+        ["eval", "--model", "resnet20_cifar", "--checkpoint", "{tmp}/missing.pt", "--data", "synthetic"],
+        r"does not exist",
+    ),
+    (
+        "weights file",
+        ["eval", "--model", "se_resnet20_cifar", "--checkpoint", "{weights}", "--data", "synthetic"],
+        r"holds resnet20_cifar weights, not se_resnet20_cifar",
+    ),
+    (
+        "weights file",
+        [
+            "eval",
+            "--model",
+            "se_resnet20_cifar",
+            "--checkpoint",
+            "{se_run}/model.safetensors",
+            "--data",
+            "synthetic",
+            "--workers",
+            "0",
+        ],
+        r"was built with .*squeeze='max'.*--squeeze max",
+    ),
+    (
+        "weights file",
+        ["eval", "--model", "resnet32_cifar", "--checkpoint", "{ck}", "--data", "synthetic"],
+        r"resnet20_cifar",
+    ),
+    (
+        "weights file",
+        ["convert", "{text}", "{tmp}/w.safetensors", "--model", "resnet20_cifar"],
+        r"not a PyTorch checkpoint",
+    ),
+    (
+        "weights file",
+        ["convert", "{weights}", "{tmp}/w.safetensors", "--model", "resnet32_cifar"],
+        r"holds resnet20_cifar weights",
+    ),
+    ("output", ["convert", "{weights}", "{weights}", "--model", "resnet20_cifar"], r"is the input"),
+    ("output", ["convert", "{ck}", "{tmp}/w.pt", "--model", "resnet20_cifar"], r"\.safetensors file"),
+    ("output", ["convert", "{ck}", "{tmp}", "--model", "resnet20_cifar"], r"is a directory"),
+    (
+        "output",
+        ["export", "resnet20_cifar", "--checkpoint", "{ck}", "--format", "torchscript", "--out", "{ck}"],
+        r"is the input",
+    ),
+    ("output", ["export", "resnet20_cifar", "--format", "onnx", "--out", "{tmp}/m.pt"], r"\.onnx file"),
+    ("output", ["export", "resnet20_cifar", "--format", "onnx", "--out", "{tmp}"], r"is a directory"),
+    (
+        "output",
+        ["export", "resnet20_cifar", "--format", "onnx", "--out", "{tmp}/no/such/m.onnx"],
+        r"does not exist",
+    ),
+    ("output", ["train", *RUN, *TINY, "--out", "{text}/sub"], r"Not a directory|is a file"),
+    (
+        "output",
+        [
+            "bench",
+            "--models",
+            "resnet20_cifar",
+            "--iters",
+            "2",
+            "--warmup",
+            "0",
+            "--size",
+            "16",
+            "--output",
+            "{tmp}",
+        ],
+        r"Is a directory|is a directory",
+    ),
+    # --- analyses -----------------------------------------------------------------------------------
+    (
+        "analysis",
+        ["excitations", "--model", "resnet20_cifar", "--data", "synthetic", "--out", "{tmp}/x"],
+        r"has no SE blocks",
+    ),
+    (
+        "analysis",
+        [
+            "excitations",
+            "--model",
+            "se_resnet20_cifar",
+            "--checkpoint",
+            "{run}/model.safetensors",
+            "--data",
+            "synthetic",
+            "--out",
+            "{tmp}/x",
+        ],
+        r"resnet20_cifar",
+    ),
+    ("analysis", ["report", "{tmp}/missing"], r"missing"),
+    ("analysis", ["report", "{tmp}"], r"nothing to show in"),
+]
+
+# Library calls with wrong types or values: (class, call, expected); each must raise SenetError.
+LIBRARY = [
+    ("library", "senet.create_model(None)", r"must be a string"),
+    (
+        "library",
+        "senet.create_model('se_resnet50', num_classes=True)",
+        r"num_classes must be a positive integer",
+    ),
+    (
+        "library",
+        "senet.create_model('se_resnet50', num_classes=0)",
+        r"num_classes must be a positive integer",
+    ),
+    ("library", "senet.create_model('se_resnet50', reduction='16')", r"reduction must be a positive integer"),
+    ("library", "senet.create_model('se_resnet50', stages='2,3')", r"stages must be stage numbers"),
+    ("library", "senet.create_model('se_resnet50', bias='no')", r"bias must be True or False"),
+    ("library", "senet.save_weights(senet.create_model('resnet20_cifar'), TMP)", r"\.safetensors|directory"),
+    (
+        "library",
+        "senet.save_weights(senet.create_model('resnet20_cifar'), TMP + '/w.pt')",
+        r"\.safetensors name",
+    ),
+    ("library", "senet.save_weights(None, TMP + '/w.safetensors')", r"needs a model or a state_dict"),
+    (
+        "library",
+        "senet.load_weights(senet.create_model('resnet20_cifar'), TMP + '/none.pt')",
+        r"does not exist",
+    ),
+    ("library", "senet.train(model='resnet20_cifar', lr=float('nan'))", r"lr must be a finite number"),
+    ("library", "senet.train(model='resnet20_cifar', workers='2')", r"workers must be an integer"),
+    ("library", "senet.train(model='resnet20_cifar', colour=1)", r"unknown training options \['colour'\]"),
+    (
+        "library",
+        "senet.evaluate('resnet20_cifar', data='synthetic', batch_size='a')",
+        r"batch_size must be an integer",
+    ),
+    ("library", "senet.bench('resnet20_cifar', iters='x')", r"iters must be an integer"),
+    ("library", "senet.add_se(None)", r"needs a torch.nn.Module"),
+    ("library", "senet.export(None, TMP + '/m.onnx')", r"model name or a torch.nn.Module"),
+    ("library", "senet.complexity('resnet50', input_size='a')", r"input size must be an integer"),
+    ("library", "senet.SEConfig(placement='middle')", r"placement='middle' is not allowed"),
+]
+
+
+def classes() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for kind, *_ in CLI + LIBRARY:
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+DESCRIPTIONS = {
+    "run directory": "training into a directory that holds a run, a file, damaged or missing checkpoints",
+    "resume settings": "`--resume` with a setting that changes what the run computes",
+    "bad value": "out-of-range or non-finite numbers, wrong types on the command line",
+    "device": "unknown devices, CUDA where there is none",
+    "bad name": "unknown models, data, recipes, formats, options a model does not take, verbs",
+    "data": "missing or malformed data folders, a crop that does not fit the images",
+    "weights file": "files that are no checkpoint, weights of another model or built with other options",
+    "output": "writing over an input, a wrong suffix, a directory or a missing one as the output",
+    "analysis": "analyses of a plain model or another model's checkpoint, reports of nothing",
+    "library": "library calls with wrong types or values (each raises `SenetError`)",
+}
+
+
+def markdown_table() -> str:
+    rows = ["| class | what is tried | cases |", "|---|---|---|"]
+    rows += [f"| {k} | {DESCRIPTIONS[k]} | {n} |" for k, n in classes().items()]
+    rows.append(f"| **all** | | **{sum(classes().values())}** |")
+    return "\n".join(rows)

@@ -1,0 +1,98 @@
+"""Every bad input of ``tests/bad_inputs.py``: exit 2, one line on stderr naming the problem, no traceback,
+and nothing changed: the prepared run and inputs hash the same, and no file appears where the command
+was pointed (a refused or failed start leaves nothing behind)."""
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+import bad_inputs as B
+import senet
+from senet.cli import main
+
+DOC = Path(__file__).parents[1] / "docs" / "reliability.md"
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    base = tmp_path_factory.mktemp("prepared")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    tiny = dict(
+        data="synthetic", batch_size=32, epochs=1, max_batches=2, workers=0, progress=False, tensorboard=False
+    )
+    try:
+        senet.train(model="resnet20_cifar", out=str(base / "run"), **tiny)
+        senet.train(
+            model="se_resnet20_cifar", out=str(base / "se_run"), model_options={"squeeze": "max"}, **tiny
+        )
+    finally:
+        torch.set_num_threads(n)
+    (base / "unreadable").mkdir()
+    (base / "unreadable" / "checkpoint_last.pt").write_bytes(os.urandom(300))
+    (base / "bare").mkdir()
+    (base / "bare" / "metrics.csv").write_text("epoch,train_loss\n1,2.3\n")
+    (base / "text.txt").write_text("not a checkpoint\n")
+    return {
+        "run": base / "run",
+        "se_run": base / "se_run",
+        "ck": base / "run" / "checkpoint_last.pt",
+        "weights": base / "run" / "model.safetensors",
+        "text": base / "text.txt",
+        "unreadable": base / "unreadable",
+        "bare": base / "bare",
+        "base": base,
+    }
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _one_line_error(rc, capsys, expected):
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert rc == 2, (rc, err)
+    assert "Traceback" not in err, err
+    assert len(lines) == 1, lines
+    assert re.search(expected, lines[0]), (expected, lines[0])
+
+
+@pytest.mark.parametrize("kind,argv,expected", B.CLI, ids=[f"{i}-{c[1][0]}" for i, c in enumerate(B.CLI)])
+def test_cli(kind, argv, expected, prepared, tmp_path, capsys):
+    names = {k: str(v) for k, v in prepared.items()} | {"tmp": str(tmp_path)}
+    before = _hashes(prepared["base"])
+    rc = main([a.format(**names) for a in argv])
+    _one_line_error(rc, capsys, expected)
+    assert _hashes(prepared["base"]) == before, "a prepared file changed"
+    assert not any(tmp_path.iterdir()), f"left behind: {list(tmp_path.iterdir())}"
+
+
+@pytest.mark.parametrize("kind,call,expected", B.LIBRARY, ids=[c[1].split("(")[0] for c in B.LIBRARY])
+def test_library(kind, call, expected, tmp_path):
+    with pytest.raises(senet.SenetError, match=expected) as info:
+        eval(call, {"senet": senet, "TMP": str(tmp_path)})
+    assert isinstance(info.value, ValueError | TypeError)
+    if "must be a string" in expected or "True" in call:
+        assert isinstance(info.value, TypeError)  # a wrong type is also a TypeError
+
+
+def test_the_reliability_page_shows_the_tables():
+    """docs/reliability.md's table is generated from the tables above (SENET_REGEN_DOCS=1 rewrites it)."""
+    start, end = "<!-- bad-input-table -->", "<!-- /bad-input-table -->"
+    text = DOC.read_text()
+    head, rest = text.split(start)
+    _, tail = rest.split(end)
+    wanted = f"{head}{start}\n{B.markdown_table()}\n{end}{tail}"
+    if os.environ.get("SENET_REGEN_DOCS"):
+        DOC.write_text(wanted)
+        text = wanted
+    assert text == wanted

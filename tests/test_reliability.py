@@ -1,0 +1,199 @@
+"""Runs you can trust: locks, leftovers, the non-finite guard, resume rules, weight cards, one-line errors.
+
+(The table-driven refusals are in test_bad_input.py; exact resume in test_resume.py and test_distributed.py.)
+"""
+
+import errno
+import os
+import stat
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+import senet
+from senet import CheckpointError, SenetError
+from senet.cli import main
+from senet.engine import NonFiniteLoss
+from senet.engine import checkpoint as ckpt
+from senet.engine.rundir import RunDir
+
+TINY = dict(
+    model="resnet20_cifar",
+    data="synthetic",
+    batch_size=32,
+    epochs=1,
+    max_batches=2,
+    workers=0,
+    progress=False,
+    tensorboard=False,
+    deterministic=True,
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+# ---- 1. nothing lost: a locked run directory, leftovers removed, a failed start leaves nothing ------------
+def test_a_second_run_on_a_directory_in_use_is_refused_naming_the_holder(tmp_path):
+    with RunDir(tmp_path / "r").hold():
+        with pytest.raises(SenetError, match=rf"in use by pid {os.getpid()} on"):
+            senet.train(**TINY, out=str(tmp_path / "r"))
+    assert not (tmp_path / "r").exists()  # the holder made it and wrote nothing: it is gone again
+
+
+def test_stale_temporaries_are_removed_and_a_failed_start_leaves_nothing(tmp_path):
+    out = tmp_path / "r"
+    senet.train(**TINY, out=str(out), max_steps=1)  # stopped: a checkpoint, no summary
+    stale = out / ".checkpoint_last.pt.abc123.tmp"
+    stale.write_bytes(b"x" * 1000)  # what a SIGKILL during a write leaves
+    senet.train(**TINY, out=str(out), resume="auto")
+    assert not stale.exists() and (out / "summary.json").exists()
+    with pytest.raises(SenetError):  # fails in the first batch: the crop does not fit the 32 px digits
+        senet.train(**{**TINY, "data": "digits", "image_size": 64}, out=str(tmp_path / "failed"))
+    assert not (tmp_path / "failed").exists()
+
+
+def test_run_files_have_the_usual_permissions(tmp_path):
+    senet.train(**TINY, out=str(tmp_path / "r"))
+    (tmp_path / "plain").write_text("x")
+    usual = stat.S_IMODE((tmp_path / "plain").stat().st_mode)
+    for f in ("checkpoint_last.pt", "checkpoint_best.pt", "model.safetensors", "summary.json", "config.json"):
+        assert stat.S_IMODE((tmp_path / "r" / f).stat().st_mode) == usual, f
+
+
+# ---- 2. no non-finite state is ever saved ------------------------------------------------------------------
+def test_weights_turning_non_finite_stop_the_run_and_the_named_checkpoint_is_good(tmp_path, monkeypatch):
+    step = torch.optim.SGD.step
+    calls = []
+
+    def poisoned(self, *a, **kw):  # the 3rd optimizer step (epoch 2) writes a NaN into a weight
+        out = step(self, *a, **kw)
+        calls.append(1)
+        if len(calls) == 3:
+            self.param_groups[0]["params"][0].data[0] = float("nan")
+        return out
+
+    monkeypatch.setattr(torch.optim.SGD, "step", poisoned)
+    out = tmp_path / "r"
+    with pytest.raises(NonFiniteLoss, match=r"non-finite .*checkpoint_last\.pt is the last good state"):
+        senet.train(**{**TINY, "epochs": 2}, out=str(out))
+    state = ckpt.load(out / "checkpoint_last.pt")
+    assert state["epoch"] == 1  # the end of epoch 1, saved before the poison
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+    assert not (out / "model.safetensors").exists() and not (out / "summary.json").exists()
+
+
+def test_a_diverging_first_epoch_saves_nothing(tmp_path, capsys):
+    rc = main(["train", "--model", "resnet20_cifar", "--data", "synthetic", "--lr", "1e12", "--epochs", "1",
+               "--max-batches", "3", "--workers", "0", "--no-progress", "--no-tensorboard",
+               "--out", str(tmp_path / "r")])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "non-finite" in err[0] and "no checkpoint had been saved" in err[0]
+    assert not (tmp_path / "r").exists()
+
+
+# ---- 3. resume: --epochs on a schedule that does not depend on it ----------------------------------------
+def test_more_epochs_on_a_step_schedule_equal_a_longer_run(tmp_path):
+    run = {**TINY, "recipe": "imagenet", "image_size": 32, "lr": 0.05}  # /10 every 30 epochs
+    senet.train(**run, out=str(tmp_path / "short"))
+    senet.train(**{**run, "epochs": 2}, out=str(tmp_path / "short"), resume="auto")
+    senet.train(**{**run, "epochs": 2}, out=str(tmp_path / "long"))
+    a, b = (load_file(tmp_path / d / "model.safetensors") for d in ("short", "long"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_damaged_summary_is_one_line_not_a_traceback(tmp_path):
+    senet.train(**TINY, out=str(tmp_path / "r"))
+    (tmp_path / "r" / "summary.json").write_text("{not json")
+    with pytest.raises(SenetError, match=r"summary.json is unreadable"):
+        senet.train(**TINY, out=str(tmp_path / "r"), resume="auto")
+
+
+# ---- 4. weights go only into the network they were made for -------------------------------------------------
+def test_a_card_less_file_in_senet_keys_needs_the_torchvision_layout(tmp_path):
+    """timm's and torchvision's ResNets have the torchvision layout; their keys are senet's."""
+    source = senet.create_model("se_resnet50", layout="torchvision").eval()
+    path = tmp_path / "timm_seresnet50.pth"
+    torch.save(source.state_dict(), path)  # no card: as timm writes it
+    with pytest.raises(CheckpointError, match=r"layout='torchvision' \(--layout torchvision\)"):
+        senet.create_model("se_resnet50", checkpoint=path)
+    model = senet.create_model("se_resnet50", layout="torchvision", checkpoint=path).eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), source(x))
+
+
+def test_files_record_what_they_hold_and_other_options_are_refused(tmp_path):
+    model = senet.create_model("se_resnet20_cifar", squeeze="max", excitation="tanh")
+    senet.save_weights(model, tmp_path / "w.safetensors", classes=list("abcdefghij"))
+    card = senet.weights.read_weights(tmp_path / "w.safetensors")[1]
+    assert card["model"] == "se_resnet20_cifar" and card["num_classes"] == 10 and card["classes"][0] == "a"
+    assert card["options"]["squeeze"] == "max" and card["options"]["excitation"] == "tanh"
+    with pytest.raises(
+        CheckpointError, match=r"squeeze='max', excitation='tanh'.*--squeeze max --excitation tanh"
+    ):
+        senet.create_model("se_resnet20_cifar", checkpoint=tmp_path / "w.safetensors")
+    senet.create_model(
+        "se_resnet20_cifar", squeeze="max", excitation="tanh", checkpoint=tmp_path / "w.safetensors"
+    )
+
+
+@pytest.mark.parametrize("bad", ["int64", "bool", "complex", "nan", "inf"])
+def test_non_float_and_non_finite_tensors_are_refused(bad, tmp_path):
+    sd = senet.create_model("resnet20_cifar").state_dict()
+    w = sd["conv1.weight"]
+    sd["conv1.weight"] = {
+        "int64": w.long(),
+        "bool": w > 0,
+        "complex": w.to(torch.complex64),
+        "nan": w.clone().fill_(float("nan")),
+        "inf": w.clone().fill_(float("inf")),
+    }[bad]
+    path = tmp_path / "w.pt"
+    torch.save(sd, path)
+    with pytest.raises(CheckpointError, match=r"conv1\.weight"):
+        senet.create_model("resnet20_cifar", checkpoint=path)
+    if bad == "nan":  # evaluation and export load through the same check
+        with pytest.raises(CheckpointError, match="NaN"):
+            senet.evaluate("resnet20_cifar", checkpoint=path, data="synthetic", workers=0)
+        with pytest.raises(CheckpointError, match="NaN"):
+            senet.export("resnet20_cifar", tmp_path / "m.onnx", checkpoint=path)
+        assert not (tmp_path / "m.onnx").exists()
+
+
+def test_save_weights_refuses_non_finite_weights(tmp_path):
+    sd = {"w": torch.tensor([1.0, float("nan")])}
+    with pytest.raises(SenetError, match="NaN"):
+        senet.save_weights(sd, tmp_path / "w.safetensors")
+    save_file({"w": torch.ones(2)}, tmp_path / "ok.safetensors")
+
+
+# ---- 6. one line for the errors of the system ------------------------------------------------------------------
+def test_a_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "r" / "checkpoint_last.pt"))
+
+    monkeypatch.setattr(senet.io, "atomic_write", no_space)
+    monkeypatch.setattr(senet.io, "torch_save", no_space)
+    rc = main(["train", "--model", "resnet20_cifar", "--data", "synthetic", "--epochs", "1", "--max-batches", "1",
+               "--workers", "0", "--no-progress", "--no-tensorboard", "--out", str(tmp_path / "r")])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "no space left on the device" in err[0], err
+
+
+def test_ctrl_c_at_start_up_is_exit_130_without_a_traceback(capsys, monkeypatch):
+    import senet.cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(senet.cli, "build_parser", interrupted)
+    assert main(["list"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "senet: interrupted" and "Traceback" not in err
