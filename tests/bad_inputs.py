@@ -3,7 +3,8 @@
 Each CLI case is ``(class, argv, expected)``: ``argv`` may name the prepared files ``{run}`` (a finished
 tiny run), ``{ck}`` (its checkpoint_last.pt), ``{weights}`` (its model.safetensors), ``{text}`` (a text
 file), ``{folder}`` (an image folder), ``{tmp}`` (an empty directory), ``{unreadable}`` (a run directory
-whose checkpoints are damaged), ``{bare}`` (a run directory with files but no checkpoint) and ``{se_run}``
+whose checkpoints are damaged), ``{bare}`` (a run directory with files but no checkpoint), ``{nockpt}`` (a
+finished run whose checkpoints were deleted) and ``{se_run}``
 (a run of an SE model with other SE options). ``expected`` is a regular expression the single stderr line
 must match. ``tests/test_bad_input.py`` runs them; ``docs/reliability.md`` shows the counts per class
 (``SENET_REGEN_DOCS=1 pytest tests/test_bad_input.py`` rewrites that table).

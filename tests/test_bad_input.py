@@ -5,6 +5,7 @@ was pointed (a refused or failed start leaves nothing behind)."""
 import hashlib
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,9 @@ def prepared(tmp_path_factory):
         )
     finally:
         torch.set_num_threads(n)
+    shutil.copytree(base / "run", base / "nockpt")  # a finished run whose checkpoints were deleted
+    for f in ("checkpoint_last.pt", "checkpoint_best.pt"):
+        (base / "nockpt" / f).unlink()
     (base / "unreadable").mkdir()
     (base / "unreadable" / "checkpoint_last.pt").write_bytes(os.urandom(300))
     (base / "bare").mkdir()
@@ -45,6 +49,7 @@ def prepared(tmp_path_factory):
         "text": base / "text.txt",
         "unreadable": base / "unreadable",
         "bare": base / "bare",
+        "nockpt": base / "nockpt",
         "base": base,
     }
 
