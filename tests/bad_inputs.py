@@ -38,6 +38,16 @@ CLI = [
     ),
     (
         "run directory",
+        ["train", *RUN, *TINY, "--out", "{nockpt}"],
+        r"already holds a run \(model.safetensors, summary.json",
+    ),
+    (
+        "run directory",
+        ["train", *RUN, *TINY, "--out", "{nockpt}", "--resume", "auto"],
+        r"holds model.safetensors, summary.json.* but no checkpoint",
+    ),
+    (
+        "run directory",
         ["train", *RUN, *TINY, "--out", "{tmp}/r", "--resume", "{text}"],
         r"not a PyTorch checkpoint",
     ),
