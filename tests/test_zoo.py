@@ -154,14 +154,27 @@ def test_inception_resnet_v2_counts_documented():
     plain, se = complexity("inception_resnet_v2"), complexity("se_inception_resnet_v2")
     assert plain.input_size == 299
     assert plain.params == 55_843_464 and round(plain.gflops, 2) == 13.16
-    # Table 2: +0.01 GFLOPs, which matches the SE FCs alone; the squeeze and scale add 2 ops per element.
+    # Table 2: +0.01 GFLOPs, which matches the SE FCs alone; the squeeze and scale add 1 op per element.
     model = create_model("se_inception_resnet_v2")
     elements = []
     for blk in model.se_blocks():
         blk.module.register_forward_hook(lambda m, i, o: elements.append(i[0][0].numel()))
     with torch.no_grad():
         model.eval()(torch.zeros(1, 3, 299, 299))
-    assert 0.005 < se.gflops - plain.gflops - 2 * sum(elements) / 1e9 < 0.015
+    assert 0.005 < se.gflops - plain.gflops - sum(elements) / 1e9 < 0.015
+    # The paper's 11.75 / 11.76 fit the same network with grids one cell smaller (34/16/7, e.g. at 297 px).
+    small, small_se = complexity("inception_resnet_v2", 297), complexity("se_inception_resnet_v2", 297)
+    assert abs(small.gflops / 11.75 - 1) < 0.005 and abs(small_se.gflops / 11.76 - 1) < 0.005
+    grids = []
+    for m in (
+        (small_model := create_model("inception_resnet_v2").eval()).blocks_a,
+        small_model.blocks_b,
+        small_model.blocks_c,
+    ):
+        m.register_forward_hook(lambda mod, i, o: grids.append(o.shape[-1]))
+    with torch.no_grad():
+        small_model(torch.zeros(1, 3, 297, 297))
+    assert grids == [34, 16, 7]
 
 
 @pytest.mark.parametrize(

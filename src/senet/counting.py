@@ -2,9 +2,11 @@
 
 "GFLOPs" in the paper are multiply-adds (MACs) of one image. We count the MACs of every convolution
 (``Cout x H' x W' x Cin/groups x kh x kw``) and linear layer (``in x out``), including the SE block's two
-FCs, plus one operation per element for the SE block's squeeze (global pooling) and one for its scale
-(Eq. 4). The SE rows of the paper's Tables 2 and 3 include those element-wise costs: without them
-SE-ShuffleNet would cost 138.1 MFLOPs, not the paper's 142, and SE-ResNet-50 3.861 GFLOPs, not 3.87.
+FCs, plus **one operation per element of U for the SE block's squeeze and scale together** (Eq. 2, 4).
+The evidence is the paper's own SE-minus-plain deltas (Tables 2, 3; ``senet.paper.PRINTED_DELTAS``): one
+operation per element gives ResNet-152 +0.020, ResNeXt-101 +0.014, VGG-16 +0.014 GFLOPs, MobileNet +3.2M,
+ShuffleNet +2.2M against the printed +0.02, +0.01, +0.01, +3M, +2M; two per element would give +0.033,
++0.023, +0.027, +5.9M, +3.8M, and none at all leaves SE-ShuffleNet at 138 MFLOPs against its printed 142.
 Other element-wise work (BN, ReLU, the network's own pooling, residual additions) is not counted, as in
 the paper's plain rows. Models are built on the meta device: counting SENet-154 costs no memory.
 """
@@ -51,9 +53,9 @@ def count_macs(model: nn.Module, input_size: int | tuple[int, int], in_chans: in
         nonlocal total
         total += out[0].numel() * m.in_features
 
-    def se_hook(m: SqueezeExcitation, inp, out):  # squeeze (a pass over U) and scale (Eq. 2, 4)
+    def se_hook(m: SqueezeExcitation, inp, out):  # squeeze and scale together: one op per element of U
         nonlocal total
-        total += inp[0][0].numel() * (1 if m.squeeze == "none" else 2)
+        total += inp[0][0].numel()
 
     handles = []
     for m in model.modules():
@@ -112,27 +114,42 @@ def _registered(name: str, input_size, num_classes, options: tuple) -> Complexit
 
 
 def paper_comparison(rows=None) -> list[dict]:
-    """Our params and GFLOPs beside the paper's for every row of :data:`senet.paper.ROWS`."""
+    """Our params and GFLOPs beside the paper's for every row of :data:`senet.paper.ROWS`, compared at the
+    precision each number is given with; the source says whether it is printed in the paper or the
+    released model's exact count."""
     from .paper import ROWS
 
     out = []
     for row in rows if rows is not None else ROWS:
         c = complexity(row.model, row.input_size, **row.options)
-        params = c.params if row.exact else round(c.params / 1e6, 1) * 1e6
-        d = {
-            "source": row.source,
-            "label": row.label,
-            "model": row.model,
-            "options": row.options,
-            "input_size": c.input_size,
-            "params": c.params,
-            "paper_params": row.params,
-            "params_match": None if row.params is None else params == row.params,
-            "gflops": round(c.gflops, 4),
-            "paper_gflops": row.gflops,
-            "gflops_diff_pct": None if row.gflops is None else round(100 * (c.gflops / row.gflops - 1), 2),
-        }
-        if row.params is not None and not row.exact:
-            d["paper_params"] = f"{row.params / 1e6:.1f}M"
+        d = {"source": row.source, "label": row.label, "model": row.model, "options": row.options}
+        d.update(input_size=c.input_size, params=c.params, gflops=round(c.gflops, 4))
+        for key, ours, given in (("params", c.params, row.params), ("gflops", c.gflops, row.gflops)):
+            d[f"paper_{key}"] = given.text if given else None
+            d[f"{key}_given_as"] = given.kind if given else None
+            d[f"{key}_match"] = given.matches(ours) if given else None
+        d["gflops_diff_pct"] = (
+            None if row.gflops is None else round(100 * (c.gflops / row.gflops.value - 1), 2)
+        )
+        d["note"] = row.note
         out.append(d)
+    return out
+
+
+def se_deltas() -> list[dict]:
+    """SE-minus-plain GFLOPs, ours against the paper's printed deltas (the counting convention's evidence)."""
+    from .paper import PRINTED_DELTAS, Given
+
+    out = []
+    for (plain, se), text in PRINTED_DELTAS.items():
+        ours = complexity(se).gflops - complexity(plain).gflops
+        out.append(
+            {
+                "plain": plain,
+                "se": se,
+                "delta_gflops": round(ours, 4),
+                "paper": text,
+                "match": Given(text).matches(ours),
+            }
+        )
     return out

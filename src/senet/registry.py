@@ -38,6 +38,9 @@ class ModelInfo:
     se: bool = False
     twin: str | None = None  # the plain (or SE) twin the paper compares against
     min_input_size: int = 32  # the smallest square input the model runs at (tests use it)
+    # Raised when a model's definition changes (same name, another function): weight files record it, and
+    # a file of another revision is refused (senet.weights). 2: resnet110/164_cifar, shake_even29 (0.2).
+    revision: int = 1
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}

@@ -63,7 +63,12 @@ def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
 # ---- cards: what a file holds ---------------------------------------------------------------------------
 def model_card(model: nn.Module, classes: list[str] | None = None) -> dict:
     """What a senet model is: its name, the options it was built with, its classes (JSON-able)."""
-    card = {"model": getattr(model, "model_name", None), "options": {}}
+    name = getattr(model, "model_name", None)
+    card = {"model": name, "options": {}}
+    if name is not None:
+        from .registry import model_info
+
+        card["revision"] = model_info(name).revision
     if getattr(model, "layout", None) is not None:
         card["options"]["layout"] = model.layout
     se = getattr(model, "se_config", None)
@@ -122,6 +127,16 @@ def check_card(model: nn.Module, card: dict | None, style: str, where) -> None:
     name = getattr(model, "model_name", None)
     if card.get("model") and name and card["model"] != name:
         raise CheckpointError(f"{where} holds {card['model']} weights, not {name}; build {card['model']}")
+    if card.get("model") and card["model"] == name:
+        from .registry import model_info
+
+        theirs_rev, ours_rev = card.get("revision", 1), model_info(name).revision
+        if theirs_rev != ours_rev:
+            raise CheckpointError(
+                f"{where} holds {name} weights of revision {theirs_rev}; this senet defines {name} as "
+                f"revision {ours_rev} (another network: docs/models.md says what changed); retrain or use "
+                "the senet version that wrote the file"
+            )
     ours = model_card(model)["options"]
     theirs = card.get("options") or {}
     diff = {k: v for k, v in theirs.items() if k in ours and json.dumps(ours[k]) != json.dumps(v)}

@@ -23,16 +23,16 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..counting import complexity, paper_comparison
+    from ..counting import complexity, paper_comparison, se_deltas
     from ..registry import list_models
 
     if args.paper:
         rows = paper_comparison()
-        _print(
-            rows,
-            args.json,
-            ("source", "label", "params", "paper_params", "gflops", "paper_gflops", "gflops_diff_pct"),
-        )
+        columns = ("source", "label", "params", "paper_params", "params_given_as", "params_match")
+        _print(rows, args.json, (*columns, "gflops", "paper_gflops", "gflops_match", "gflops_diff_pct"))
+        if not args.json:
+            print("\nSE minus plain, GFLOPs (the squeeze and the scale count one operation per element):")
+            _print(se_deltas(), False, ("plain", "se", "delta_gflops", "paper", "match"))
         return 0
     names = args.models or list_models()
     opts = model_options(args)
@@ -57,6 +57,8 @@ def _print(rows, as_json, columns):
 def _fmt(v) -> str:
     if v is None:
         return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "NO"
     if isinstance(v, float):
         return f"{v:.4g}" if abs(v) < 1 else f"{v:.2f}" if abs(v) < 1000 else f"{v:,.0f}"
     if isinstance(v, int):

@@ -1,6 +1,6 @@
-"""CIFAR networks of Tables 4 and 5, plain and SE: pre-activation ResNet-164 and WRN-16-8.
+"""CIFAR networks of Tables 4 and 5, plain and SE: pre-activation ResNet-110 and ResNet-164, WRN-16-8.
 
-Shake-Shake lives in ``shake.py``; the 6n+2 ResNets (ResNet-110) in ``resnet.py``. All CIFAR nets share the
+Shake-Shake lives in ``shake.py``; the post-activation 6n+2 ResNets (20-56) in ``resnet.py``. All CIFAR nets share the
 SE slot of :class:`SEResidual` (PAPER.md section 2): "standard" = on the residual branch before the addition,
 "pre" / "post" / "identity" as in Table 14. Stages are numbered 2..4 (conv2..conv4 of the WRN paper).
 """
@@ -22,7 +22,8 @@ CIFAR_PLACEMENTS = ("standard", "pre", "post", "identity")
 class SEResidual(nn.Module):
     """A residual unit with an SE slot; subclasses return ``(branch(x), shortcut(x))`` from ``residual``.
 
-    No ReLU after the addition: every CIFAR net here is pre-activation (He et al. 2016b) or Shake-Shake.
+    ``finish`` is what follows the addition: nothing in the pre-activation nets (He et al. 2016b) and
+    Shake-Shake 26, a ReLU in Shake-Even's post-activation ResNeXt units.
     """
 
     def residual(self, x: torch.Tensor, pre_se=None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -33,13 +34,17 @@ class SEResidual(nn.Module):
         self.placement = se.placement if se else None
         self.se = se.block(cin if self.placement == "pre" else cout) if se else None
 
+    def finish(self, out: torch.Tensor) -> torch.Tensor:
+        """After the addition: nothing for pre-activation units (a ReLU for post-activation ones)."""
+        return out
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, shortcut = self.residual(x, self.se if self.placement == "pre" else None)
         if self.placement == "standard":
             out = self.se(out)
         elif self.placement == "identity":
             shortcut = self.se(shortcut)
-        out = out + shortcut
+        out = self.finish(out + shortcut)
         if self.placement == "post":
             out = self.se(out)
         return out
@@ -50,8 +55,10 @@ def bn_relu_conv(cin: int, cout: int, k: int, stride: int = 1) -> list[nn.Module
 
 
 class PreActBlock(SEResidual):
-    """Pre-activation unit (He et al. 2016b, "Identity mappings"): BN-ReLU-conv x2 (basic, WRN) or x3
-    (bottleneck 1x1-3x3-1x1); a 1x1 projection of the pre-activated input when the shape changes."""
+    """Pre-activation unit (He et al. 2016b, "Identity mappings"): BN-ReLU-conv x2 (basic: ResNet-110, WRN)
+    or x3 (bottleneck 1x1-3x3-1x1: ResNet-164). As the authors' code (KaimingHe/resnet-1k-layers): a unit
+    that changes the shape applies BN-ReLU once and feeds it to both the branch and a 1x1 projection
+    shortcut; the other units add their raw input. The bottleneck's stride is on its first 1x1 conv."""
 
     def __init__(
         self, cin: int, cout: int, stride: int, mid: int | None, se: SEConfig | None, dropout: float = 0.0
@@ -62,9 +69,9 @@ class PreActBlock(SEResidual):
             first = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
             bn, relu, conv = bn_relu_conv(cout, cout, 3)
             rest = [bn, relu, *([nn.Dropout(dropout)] if dropout else []), conv]  # WRN: dropout before conv
-        else:  # bottleneck (ResNet-164): 1x1, 3x3 (stride), 1x1
-            first = nn.Conv2d(cin, mid, 1, bias=False)
-            rest = [*bn_relu_conv(mid, mid, 3, stride), *bn_relu_conv(mid, cout, 1)]
+        else:  # bottleneck (ResNet-164): 1x1 (stride), 3x3, 1x1
+            first = nn.Conv2d(cin, mid, 1, stride, bias=False)
+            rest = [*bn_relu_conv(mid, mid, 3), *bn_relu_conv(mid, cout, 1)]
         self.branch = nn.Sequential(first, *rest)
         self.shortcut = nn.Conv2d(cin, cout, 1, stride, bias=False) if (stride != 1 or cin != cout) else None
         self.set_se(se, cin, cout)
@@ -114,6 +121,8 @@ class PreActResNet(Classifier):
 
 
 SPECS = {
+    # He et al. 2016b, the SE paper's [14] for Tables 4 and 5: 110 = 6 x 18 + 2 layers, basic units (1.7M).
+    "resnet110_cifar": PreActSpec(18, (16, 32, 64)),
     # He et al. 2016b: 164 = 9 x 18 + 2 layers, bottleneck widths 16/32/64 -> 64/128/256 (1.7M).
     "resnet164_cifar": PreActSpec(18, (64, 128, 256), (16, 32, 64)),
     # Zagoruyko & Komodakis 2016: WRN-16-8, (16 - 4) / 6 = 2 blocks per group, widths 16k, 32k, 64k (11.0M).
@@ -121,4 +130,9 @@ SPECS = {
 }
 # The CIFAR families' shared metadata: 32 x 32 CIFAR images; the nets also run on 8 x 8.
 CIFAR_FAMILY_INFO = {**CIFAR_INFO, "min_input_size": 8}
-register_family(Family("cifar", PreActResNet, CIFAR_PLACEMENTS, info=CIFAR_FAMILY_INFO), SPECS)
+# Revision 2: ResNet-110 became the pre-activation network, ResNet-164's stride moved to the first 1x1.
+register_family(
+    Family("cifar", PreActResNet, CIFAR_PLACEMENTS, info=CIFAR_FAMILY_INFO),
+    SPECS,
+    row_info={"resnet110_cifar": {"revision": 2}, "resnet164_cifar": {"revision": 2}},
+)

@@ -229,7 +229,7 @@ SPECS.update(
         f"resnet{d}_cifar": ResNetSpec(
             "basic", ((d - 2) // 6,) * 3, (16, 32, 64), stem="cifar", stem_width=16, shortcut="pad"
         )
-        for d in (20, 32, 44, 56, 110)
+        for d in (20, 32, 44, 56)  # He et al. 2016a; ResNet-110 of Tables 4-5 is pre-activation (cifar.py)
     }
 )
 SE_NAMES = {name: ("senet154" if name == "resnext154_64x4d" else f"se_{name}") for name in SPECS}

@@ -2,9 +2,12 @@
 
 - ``shake_shake26_2x96d``: 26 layers, 3 stages x 4 residual blocks of two 3x3 branches, widths 96/192/384,
   "Shake-Shake-Image": independent random per-image weights forward and backward (26.2M parameters).
-- ``shake_even29_2x4x64d``: 29 layers, 3 stages x 3 blocks of two ResNeXt bottleneck branches (4 groups
-  x 64d), widths 256/512/1024, "Shake-Even-Image": random per-image forward weights, 0.5 backward (34.4M).
-In eval mode both branches weigh 0.5. SE (standard) on the merged residual before the addition.
+- ``shake_even29_2x4x64d`` (CIFAR-100): 29 layers, 3 stages x 3 units of two ResNeXt branches (4 groups x
+  64d), widths 256/512/1024, "Shake-Even-Image": random per-image forward weights, 0.5 backward (34.5M).
+  As Gastaldi built it (xgastaldi/shake-shake, ``shakeshake.lua``, ``resnext_bottleneck_C``): a post-
+  activation unit, each branch conv1x1-BN-ReLU-grouped conv3x3-BN-ReLU-conv1x1-BN, ReLU after the
+  addition, a 1x1 conv + BN projection shortcut where the shape changes, a conv-BN-ReLU stem.
+In eval mode both branches weigh 0.5. SE (standard) on the mixed branches before the addition.
 Cutout is data augmentation (the training engine), not part of the model.
 """
 
@@ -64,29 +67,61 @@ class ShakeShortcut(nn.Module):
 
 
 class ShakeBlock(SEResidual):
-    """Two residual branches mixed by :func:`shake`, plus the shortcut (and the SE slot)."""
+    """Shake-Shake 26 (CIFAR-10): two ReLU-conv-BN branches mixed by :func:`shake`, plus the shortcut."""
 
-    def __init__(self, cin, cout, stride, spec: ShakeSpec, mid: int, se: SEConfig | None):
+    def __init__(self, cin, cout, stride, spec: ShakeSpec, se: SEConfig | None):
         super().__init__()
         self.mode = spec.backward
-        self.branch1, self.branch2 = (self._branch(cin, cout, stride, spec, mid) for _ in range(2))
+        self.branch1, self.branch2 = (
+            nn.Sequential(*relu_conv_bn(cin, cout, 3, stride), *relu_conv_bn(cout, cout, 3)) for _ in range(2)
+        )
         self.shortcut = ShakeShortcut(cin, cout, stride) if (stride != 1 or cin != cout) else None
         self.set_se(se, cin, cout)
-
-    @staticmethod
-    def _branch(cin, cout, stride, spec, mid):
-        if spec.groups is None:  # 3x3 -> 3x3
-            return nn.Sequential(*relu_conv_bn(cin, cout, 3, stride), *relu_conv_bn(cout, cout, 3))
-        return nn.Sequential(
-            *relu_conv_bn(cin, mid, 1),
-            *relu_conv_bn(mid, mid, 3, stride, spec.groups),
-            *relu_conv_bn(mid, cout, 1),
-        )
 
     def residual(self, x, pre_se=None):
         b = x if pre_se is None else pre_se(x)
         out = shake(self.branch1(b), self.branch2(b), self.mode, self.training)
         return out, (x if self.shortcut is None else self.shortcut(x))
+
+
+def conv_bn_relu(cin, cout, k, stride=1, groups=1, relu=True) -> list[nn.Module]:
+    return [
+        nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+        *([nn.ReLU(inplace=True)] if relu else []),
+    ]
+
+
+class ShakeResNeXtBlock(SEResidual):
+    """Shake-Even 29 (CIFAR-100): two post-activation ResNeXt branches (conv1x1-BN-ReLU-grouped 3x3-BN-ReLU-
+    conv1x1-BN) mixed by :func:`shake`, a conv1x1 + BN projection where the shape changes, ReLU after the sum."""
+
+    def __init__(self, cin, cout, stride, spec: ShakeSpec, mid: int, se: SEConfig | None):
+        super().__init__()
+        self.mode = spec.backward
+        self.branch1, self.branch2 = (
+            nn.Sequential(
+                *conv_bn_relu(cin, mid, 1),
+                *conv_bn_relu(mid, mid, 3, stride, spec.groups),
+                *conv_bn_relu(mid, cout, 1, relu=False),
+            )
+            for _ in range(2)
+        )
+        self.shortcut = (
+            nn.Sequential(*conv_bn_relu(cin, cout, 1, stride, relu=False))
+            if (stride != 1 or cin != cout)
+            else None
+        )
+        self.set_se(se, cin, cout)
+        self.relu = nn.ReLU(inplace=True)
+
+    def residual(self, x, pre_se=None):
+        b = x if pre_se is None else pre_se(x)
+        out = shake(self.branch1(b), self.branch2(b), self.mode, self.training)
+        return out, (x if self.shortcut is None else self.shortcut(x))
+
+    def finish(self, out):
+        return self.relu(out)
 
 
 @dataclass(frozen=True)
@@ -101,23 +136,25 @@ class ShakeSpec:
 
 
 class ShakeResNet(Classifier):
-    """conv 3x3 + BN -> stages 2..4 of shake blocks -> ReLU -> global pool -> fc."""
+    """conv 3x3 + BN (+ ReLU) -> stages 2..4 of shake units -> (ReLU) -> global pool -> fc."""
 
     def build(self, spec: ShakeSpec, se, in_chans, **_) -> int:
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_chans, spec.stem_width, 3, 1, 1, bias=False), nn.BatchNorm2d(spec.stem_width)
-        )
+        resnext = spec.groups is not None
+        self.stem = nn.Sequential(*conv_bn_relu(in_chans, spec.stem_width, 3, relu=resnext))
         cin = spec.stem_width
         for i, (stage, cout) in enumerate(zip(spec.stage_ids, spec.widths)):
             blocks = []
             for b in range(spec.depth):
                 stride = 2 if (b == 0 and i > 0) else 1
-                mid = spec.mid[i] if spec.mid else cout
                 unit_se = se if (se and se.in_stage(stage)) else None
-                blocks.append(ShakeBlock(cin, cout, stride, spec, mid, unit_se))
+                if resnext:
+                    blocks.append(ShakeResNeXtBlock(cin, cout, stride, spec, spec.mid[i], unit_se))
+                else:
+                    blocks.append(ShakeBlock(cin, cout, stride, spec, unit_se))
                 cin = cout
             self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
-        self.final = nn.ReLU()
+        if not resnext:  # Shake-Shake 26's units end with the addition: one ReLU before the pool
+            self.final = nn.ReLU()
         return cin
 
     def stages(self):
@@ -131,5 +168,6 @@ SPECS = {
 register_family(
     Family("cifar_shake", ShakeResNet, CIFAR_PLACEMENTS, info=CIFAR_FAMILY_INFO),
     SPECS,
-    row_info={"shake_even29_2x4x64d": {"num_classes": 100}},  # Table 5 is CIFAR-100
+    # Table 5 is CIFAR-100. Revision 2: Gastaldi's post-activation ResNeXt units (the first was a CIFAR-10 unit).
+    row_info={"shake_even29_2x4x64d": {"num_classes": 100, "revision": 2}},
 )
