@@ -249,6 +249,8 @@ CLI = [
             "se_resnet20_cifar",
             "--checkpoint",
             "{se_run}/model.safetensors",
+            "--squeeze",
+            "avg",
             "--data",
             "synthetic",
             "--workers",

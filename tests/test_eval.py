@@ -78,22 +78,10 @@ def test_cli_eval_json_matches_the_training_summary(run, capsys):
 
 def test_eval_of_a_checkpoint_with_other_options_fails_clearly(run, capsys):
     out, _ = run
-    assert (
-        main(
-            [
-                "eval",
-                "--model",
-                "se_resnet20_cifar",
-                "--checkpoint",
-                str(out / "model.safetensors"),
-                "--data",
-                "synthetic",
-                "--workers",
-                "0",
-            ]
-        )
-        == 2
-    )  # the file's card says r=4; the model was built with the default r=16
+    argv = ["eval", "--checkpoint", str(out / "model.safetensors"), "--data", "synthetic", "--workers", "0"]
+    assert main([*argv, "--json"]) == 0  # the card supplies the model and its r=4
+    assert '"model": "se_resnet20_cifar"' in capsys.readouterr().out
+    assert main([*argv, "--model", "se_resnet20_cifar", "--reduction", "16"]) == 2  # given otherwise: refused
     assert (
         "was built with reduction=4; pass reduction=4 (on the command line: --reduction 4)"
         in capsys.readouterr().err

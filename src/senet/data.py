@@ -98,12 +98,28 @@ def _train_transform(v: Views, mean, std) -> v2.Compose:
         "digits": [v2.RandomCrop(size, padding=2)],  # shifts only: a mirrored digit is another symbol
         "none": [],
     }[v.augment]
-    tail = (
-        [v2.RandomErasing(p=1.0, scale=((v.cutout / size) ** 2,) * 2, ratio=(1.0, 1.0))] if v.cutout else []
-    )
+    tail = [Cutout(v.cutout)] if v.cutout else []
     return v2.Compose(
         [v2.ToImage(), *aug, v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std), *tail]
     )
+
+
+class Cutout(torch.nn.Module):
+    """Cutout (DeVries & Taylor 2017): zero a ``size`` x ``size`` square of the normalised image whose
+    centre is anywhere in the image, clipped at the border (so near an edge less is cut), as their code."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        h, w = img.shape[-2:]
+        y, x = int(torch.randint(h, ())), int(torch.randint(w, ()))
+        y1, y2 = max(y - self.size // 2, 0), min(y + self.size // 2, h)
+        x1, x2 = max(x - self.size // 2, 0), min(x + self.size // 2, w)
+        img = img.clone()
+        img[..., y1:y2, x1:x2] = 0
+        return img
 
 
 def _eval_transform(v: Views, mean, std) -> v2.Compose:

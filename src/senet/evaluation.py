@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -16,7 +15,7 @@ from torch import nn
 
 from . import data as D
 from .engine.distributed import all_reduce_sum
-from .errors import CheckpointError, SenetError
+from .errors import SenetError
 from .runtime import autocast, check_amp, resolve_device
 
 
@@ -90,9 +89,9 @@ def evaluate(
 ) -> dict:
     """Evaluate ``model`` (a registered name or a module) on the validation split of ``data``.
 
-    ``resize``/``crop`` default to the paper's protocol for ImageNet-style folders (resize 256,
-    centre crop 224, PAPER.md sec. 8) and to the native 32x32 for CIFAR, digits and synthetic data.
-    A training checkpoint (``checkpoint_best.pt``) also supplies the model name and its SE options.
+    ``resize``/``crop`` default to the model's own protocol on ImageNet-style folders (Sec. 5.1: resize
+    the short side to 256 and centre-crop 224; Inception-ResNet-v2: 352 and 299) and to the native 32x32
+    for CIFAR, digits and synthetic data. A checkpoint's card supplies the model name and its options.
     """
     for name, value, low in (("batch_size", batch_size, 1), ("workers", workers, 0)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
@@ -103,13 +102,14 @@ def evaluate(
     dev = resolve_device(device)
     check_amp(amp)
     kind, _ = D.parse(data)
-    if kind == "imagefolder" and crop is None:
-        crop = 224
-    if kind == "imagefolder" and resize is None:
-        resize = round(crop / 0.875)
+    model, options = _resolve(model, checkpoint, model_options or {})
+    if kind == "imagefolder":
+        size, crop_pct = _input_view(model)
+        crop = crop or size
+        resize = resize or round(crop / crop_pct)
     views = D.Views(eval_resize=resize, eval_crop=crop, ten_crop=ten_crop, train_size=crop or 32)
     _, val, classes, _ = D.build(data, views, strict)
-    net = _model(model, checkpoint, len(classes), model_options or {})
+    net = _model(model, checkpoint, len(classes), options)
     net = net.to(dev)
     loader = D.loader(val, batch_size, workers=workers, pin=dev.type == "cuda")
     result = evaluate_loader(net, loader, dev, len(classes), lambda: autocast(dev.type, amp))
@@ -126,25 +126,41 @@ def evaluate(
     }
 
 
+def _resolve(model, checkpoint, options: dict) -> tuple[str | nn.Module, dict]:
+    """The model to evaluate and its options: as given, with what the checkpoint's card records filling in
+    the name and the options not given (an option given otherwise is refused when the weights load)."""
+    if isinstance(model, nn.Module) or not checkpoint:
+        return model, options
+    from .weights import read_weights
+
+    card = read_weights(checkpoint)[1] or {}
+    model = model or card.get("model")
+    if not model:
+        raise SenetError("no model given: pass --model NAME (or a checkpoint whose card records it)")
+    if model == card.get("model"):
+        saved = {k: tuple(v) if isinstance(v, list) else v for k, v in (card.get("options") or {}).items()}
+        options = {**saved, **options}
+    return model, options
+
+
+def _input_view(model) -> tuple[int, float]:
+    """The model's own evaluation size and crop fraction (Sec. 5.1: 224 of 256; 299 of 352)."""
+    if isinstance(model, str):
+        from .registry import model_info
+
+        info = model_info(model)
+        return info.input_size[-1], info.crop_pct
+    cfg = getattr(model, "default_cfg", {}) if model is not None else {}
+    return cfg.get("input_size", (3, 224, 224))[-1], cfg.get("crop_pct", 0.875)
+
+
 def _model(model, checkpoint, num_classes: int, options: dict) -> nn.Module:
-    """A module as given, or built by name; a training checkpoint supplies name and options if missing."""
+    """A module as given (weights loaded if asked), or built by name with the checkpoint."""
     from .registry import create_model
     from .weights import load_weights
 
     if isinstance(model, nn.Module):
         return load_weights(model, checkpoint) if checkpoint else model
-    if checkpoint and Path(checkpoint).suffix != ".safetensors":
-        from .engine.checkpoint import load
-
-        try:
-            cfg = load(checkpoint).get("config", {})
-        except CheckpointError as e:
-            if "not a senet training checkpoint" not in str(e):
-                raise
-            cfg = {}
-        model = model or cfg.get("model")
-        if model == cfg.get("model"):
-            options = {**cfg.get("resolved_model_options", cfg.get("model_options", {})), **options}
     if not model:
-        raise SenetError("no model given: pass --model NAME (or a training checkpoint that records it)")
+        raise SenetError("no model given: pass --model NAME (or a checkpoint whose card records it)")
     return create_model(model, num_classes=num_classes, checkpoint=checkpoint, **options)

@@ -41,12 +41,20 @@ class ModelInfo:
     # Raised when a model's definition changes (same name, another function): weight files record it, and
     # a file of another revision is refused (senet.weights). 2: resnet110/164_cifar, shake_even29 (0.2).
     revision: int = 1
+    recipe: str | None = None  # the recipe of the model's paper (``senet recipes``), the default for its data
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-CIFAR_INFO = dict(input_size=(3, 32, 32), mean=CIFAR_MEAN, std=CIFAR_STD, crop_pct=1.0, num_classes=10)
+CIFAR_INFO = dict(
+    input_size=(3, 32, 32),
+    mean=CIFAR_MEAN,
+    std=CIFAR_STD,
+    crop_pct=1.0,
+    num_classes=10,
+    recipe="cifar-resnet",
+)
 
 
 @dataclass(frozen=True)

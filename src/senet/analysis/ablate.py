@@ -52,7 +52,10 @@ def ablate(
     ablations), and any :class:`senet.engine.TrainConfig` field (``max_batches``, ``batch_size``,
     ``device``, ``workers``, ``seed``, ...).
     """
+    from ..recipes import ablation_recipe
+
     numbers = T.parse_tables(table)
+    recipe = recipe or ablation_recipe(data, model)
     only, se_bias = options.pop("only", None), options.pop("se_bias", False)
     if only and len(numbers) > 1:
         raise SenetError("only= picks variants of one table; give a single --table with it")
@@ -247,9 +250,8 @@ def _r(v):
 
 
 def _notes(note, model, data, recipe, epochs, se_bias, se_model) -> list[str]:
-    from ..recipes import default_recipe, get_recipe
+    from ..recipes import get_recipe
 
-    recipe = recipe or default_recipe(data)
     epochs = epochs or get_recipe(recipe).epochs
     lines = [
         f"Model {model} on {data} (recipe {recipe}, {epochs} epochs), "

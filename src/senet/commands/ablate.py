@@ -13,7 +13,11 @@ def add_arguments(p):
     p.add_argument(
         "--data", default="digits", help="digits | synthetic | imagefolder:PATH | cifar10:PATH | ..."
     )
-    p.add_argument("--recipe", help="training recipe (default: chosen from the data; see `senet recipes`)")
+    p.add_argument(
+        "--recipe",
+        help="training recipe (default: imagenet-ablation on image folders, as Sec. 6; else the model's for the "
+        "data; see `senet recipes`)",
+    )
     p.add_argument("--epochs", type=int, help="epochs per variant (default: the recipe's)")
     p.add_argument("--out", required=True, help="study directory (tables here, runs under runs/)")
     p.add_argument("--only", help="comma-separated variant labels of the one table, e.g. r=2,r=4,r=8")

@@ -29,10 +29,11 @@ def run(args):
         extras = [f"label smoothing {r.label_smoothing:g}"] if r.label_smoothing else []
         extras += ["no SE biases"] if r.se_bias is False else []
         extras += [f"Cutout {r.cutout}x{r.cutout}"] if r.cutout else []
+        extras += [f"BN frozen for the last {r.freeze_bn_epochs} epochs"] if r.freeze_bn_epochs else []
         print(
             f"{r.name}: {r.epochs} epochs, batch {r.batch_size}, lr {r.lr:g} per {r.ref_batch} images "
             f"(linear scaling), SGD momentum {r.momentum:g}{' Nesterov' if r.nesterov else ''}, "
-            f"wd {r.weight_decay:g}, {sched}, augment {r.augment} {r.train_size}px"
+            f"wd {r.weight_decay:g}, {sched}, augment {r.augment}"
             + (", " + ", ".join(extras) if extras else "")
         )
         print(f"    source: {r.source}")

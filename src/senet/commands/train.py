@@ -18,8 +18,8 @@ def add_arguments(p):
     )
     p.add_argument(
         "--recipe",
-        help="a preset of `senet recipes` (default: imagenet for imagefolder, "
-        "cifar-resnet for CIFAR, digits otherwise)",
+        help="a preset of `senet recipes` (default: the model's paper's for ImageNet-style folders and CIFAR, "
+        "e.g. imagenet, mobile, senet154, cifar-resnet, cifar-wrn, cifar-shake(-even); digits otherwise)",
     )
     p.add_argument("--epochs", type=int, help="default: the recipe's")
     p.add_argument("--batch-size", type=int, help="global batch over all processes (default: the recipe's)")
@@ -32,7 +32,11 @@ def add_arguments(p):
         default=None,
         help="class-aware sampling (the CVPR version's class-balanced mini-batches)",
     )
-    p.add_argument("--image-size", type=int, help="training crop (default: the recipe's, e.g. 224)")
+    p.add_argument(
+        "--image-size",
+        type=int,
+        help="training crop (default: the model's, e.g. 224; 299 for Inception-ResNet-v2)",
+    )
     p.add_argument("--out", help="run directory (default runs/MODEL)")
     p.add_argument(
         "--resume",

@@ -95,9 +95,13 @@ class TrainConfig:
 def resolve(config: TrainConfig, env: DistEnv) -> tuple[Recipe, dict]:
     """Fill the config's blanks from the recipe (PAPER.md sec. 8); lr scales with the global batch.
 
-    Images are the recipe's size (224) for image folders and 32x32 for CIFAR, digits and synthetic data.
+    Images are the model's own size on image folders (224; Inception-ResNet-v2 299, ``model_info``) and
+    32x32 for CIFAR, digits and synthetic data, unless ``image_size`` says otherwise. The recipe defaults to
+    the model's paper's for its data (``senet.recipes.default_recipe``).
     """
-    recipe = get_recipe(config.recipe or default_recipe(config.data))
+    from ..registry import model_info
+
+    recipe = get_recipe(config.recipe or default_recipe(config.data, config.model))
     batch = config.batch_size or recipe.batch_size
     per_rank = env.world_size * config.accum_steps
     if batch % per_rank:
@@ -117,20 +121,23 @@ def resolve(config: TrainConfig, env: DistEnv) -> tuple[Recipe, dict]:
         "label_smoothing": pick(config.label_smoothing, recipe.label_smoothing),
         "class_balanced": pick(config.class_balanced, recipe.class_balanced),
         "image_size": config.image_size
-        or (recipe.train_size if config.data.startswith("imagefolder") else 32),
+        or (model_info(config.model).input_size[-1] if config.data.startswith("imagefolder") else 32),
         "out": str(config.out or f"runs/{config.model}"),
     }
 
 
 def views_for(config: TrainConfig, recipe: Recipe, size: int) -> D.Views:
-    """Training and evaluation views: the recipe's for real data; shifts for digits; none for synthetic."""
+    """Training and evaluation views: the recipe's augmentation for real data, shifts for digits, none for
+    synthetic; on image folders the evaluation crop is the training size after resizing the short side by
+    the model's crop fraction (Sec. 5.1: 224 of 256; Inception-ResNet-v2 299 of 352)."""
+    from ..registry import model_info
+
     kind, _ = D.parse(config.data)
     augment = {"digits": "digits", "synthetic": "none"}.get(kind, recipe.augment)
     if kind != "imagefolder":
         return D.Views(augment, size, cutout=recipe.cutout)
-    crop = size if config.image_size else recipe.eval_crop
-    resize = round(size / 0.875) if config.image_size else recipe.eval_resize
-    return D.Views(augment, size, resize, crop, recipe.crop_scale, recipe.crop_ratio, recipe.cutout)
+    resize = round(size / model_info(config.model).crop_pct)
+    return D.Views(augment, size, resize, size, recipe.crop_scale, recipe.crop_ratio, recipe.cutout)
 
 
 def model_options(config: TrainConfig, recipe: Recipe) -> dict:

@@ -138,6 +138,10 @@ def fit(s: S.Session) -> dict:
 def train_one_epoch(s: S.Session) -> torch.Tensor | None:
     """One pass over this rank's share of the data; returns the summed train stats, or None if stopped."""
     s.net.train()
+    if s.epoch >= s.epochs - s.recipe.freeze_bn_epochs:  # SENet-154's recipe: BN statistics frozen at the end
+        for m in s.model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
     accum, cfg = s.config.accum_steps, s.config
     loader = _epoch_loader(s)
     steps = _steps_per_epoch(s)

@@ -134,5 +134,9 @@ CIFAR_FAMILY_INFO = {**CIFAR_INFO, "min_input_size": 8}
 register_family(
     Family("cifar", PreActResNet, CIFAR_PLACEMENTS, info=CIFAR_FAMILY_INFO),
     SPECS,
-    row_info={"resnet110_cifar": {"revision": 2}, "resnet164_cifar": {"revision": 2}},
+    row_info={
+        "resnet110_cifar": {"revision": 2},
+        "resnet164_cifar": {"revision": 2},
+        "wrn16_8": {"recipe": "cifar-wrn"},
+    },
 )

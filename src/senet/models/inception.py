@@ -130,4 +130,4 @@ class BNInception(Classifier):
         return f"SE_{stage}{'abcde'[index - 1]}"
 
 
-register_family(Family("inception", BNInception), {"bn_inception": MODULES})
+register_family(Family("inception", BNInception, info={"recipe": "imagenet"}), {"bn_inception": MODULES})

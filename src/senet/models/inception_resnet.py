@@ -183,5 +183,6 @@ INFO = dict(
     mean=(0.5, 0.5, 0.5),
     std=(0.5, 0.5, 0.5),
     min_input_size=75,
+    recipe="imagenet",
 )
 register_family(Family("inception_resnet", InceptionResNetV2, info=INFO), SPECS)

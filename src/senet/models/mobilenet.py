@@ -73,4 +73,4 @@ class MobileNet(Classifier):
         return [(None, self.blocks)]
 
 
-register_family(Family("mobilenet", MobileNet), SPECS)
+register_family(Family("mobilenet", MobileNet, info={"recipe": "mobile"}), SPECS)

@@ -235,7 +235,12 @@ SPECS.update(
 SE_NAMES = {name: ("senet154" if name == "resnext154_64x4d" else f"se_{name}") for name in SPECS}
 
 RESNET = Family("resnet", ResNet, PLACEMENTS, {"layout": "official", "drop_rate": None, "in_chans": 3})
-register_family(RESNET, {n: s for n, s in SPECS.items() if s.stem != "cifar"}, SE_NAMES)
+register_family(
+    replace(RESNET, info={"recipe": "imagenet"}),
+    {n: s for n, s in SPECS.items() if s.stem != "cifar"},
+    SE_NAMES,
+    row_info={"resnext154_64x4d": {"recipe": "senet154"}},
+)
 register_family(
     replace(RESNET, name="resnet_cifar", info=CIFAR_INFO),
     {n: s for n, s in SPECS.items() if s.stem == "cifar"},

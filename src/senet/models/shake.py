@@ -169,5 +169,8 @@ register_family(
     Family("cifar_shake", ShakeResNet, CIFAR_PLACEMENTS, info=CIFAR_FAMILY_INFO),
     SPECS,
     # Table 5 is CIFAR-100. Revision 2: Gastaldi's post-activation ResNeXt units (the first was a CIFAR-10 unit).
-    row_info={"shake_even29_2x4x64d": {"num_classes": 100, "revision": 2}},
+    row_info={
+        "shake_shake26_2x96d": {"recipe": "cifar-shake"},
+        "shake_even29_2x4x64d": {"num_classes": 100, "revision": 2, "recipe": "cifar-shake-even"},
+    },
 )

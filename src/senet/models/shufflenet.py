@@ -98,4 +98,4 @@ class ShuffleNet(Classifier):
         return [(s, getattr(self, f"stage{s}")) for s in self.spec.stage_ids]
 
 
-register_family(Family("shufflenet", ShuffleNet), SPECS)
+register_family(Family("shufflenet", ShuffleNet, info={"recipe": "mobile"}), SPECS)

@@ -74,4 +74,4 @@ class VGG(Classifier):
         return [(s, getattr(self, f"stage{s}")) for s in self.spec.stage_ids]
 
 
-register_family(Family("vgg", VGG), SPECS)
+register_family(Family("vgg", VGG, info={"recipe": "imagenet"}), SPECS)
