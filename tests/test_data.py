@@ -60,13 +60,20 @@ def test_bad_folders_give_clear_errors(tmp_path):
         D.build(f"cifar10:{tmp_path / 'empty'}", D.Views())
 
 
-def test_class_aware_sampler_balances_classes():
-    targets = [0] * 90 + [1] * 10  # 9:1 imbalance
+def test_class_aware_sampler_walks_the_classes_once_per_pass():
+    """Relay Backpropagation: shuffled class list walked through, each class once per pass; within a class
+    its own shuffled list, reshuffled when exhausted (so a rare class's images repeat, each once per round)."""
+    targets = [0] * 60 + [1] * 30 + [2] * 7  # 60:30:7
     s = D.ClassAwareSampler(targets, seed=0)
-    counts = Counter(targets[i] for i in s)
-    assert len(s) == 100 and 35 <= counts[1] <= 65
+    order = list(s)
+    assert len(order) == len(targets) == 97
+    passes = [order[i : i + 3] for i in range(0, 96, 3)]
+    assert all(sorted(targets[j] for j in p) == [0, 1, 2] for p in passes)  # every class once per pass
+    rare = [j for j in order if targets[j] == 2]
+    assert all(sorted(rare[k : k + 7]) == list(range(90, 97)) for k in range(0, 28, 7))  # each once per round
+    assert len({tuple(targets[j] for j in p) for p in passes}) > 1  # the class order is reshuffled per pass
     s.set_epoch(1)
-    assert list(s) != list(D.ClassAwareSampler(targets, seed=0))
+    assert list(s) != order and list(D.ClassAwareSampler(targets, seed=0)) == order
 
 
 def test_global_batch_shard_two_ranks_cover_one_process_order():

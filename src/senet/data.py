@@ -341,8 +341,10 @@ def collate(batch):
 
 
 class ClassAwareSampler(Sampler[int]):
-    """Class-balanced sampling (CVPR version; Relay Backpropagation): draw a class uniformly, then the next
-    image of that class from its shuffled list, reshuffled when exhausted. The order depends on (seed, epoch)."""
+    """Class-aware sampling as Relay Backpropagation defines it (the CVPR version's balanced mini-batches):
+    the list of classes is shuffled and walked through, so every class comes once per pass; for each class
+    the next image of that class's own shuffled list is taken, reshuffled when exhausted. The order
+    depends on (seed, epoch) only; an epoch has as many images as the dataset."""
 
     def __init__(self, targets, seed: int = 0):
         self.by_class = [torch.tensor(ix) for ix in _group(targets)]
@@ -356,16 +358,16 @@ class ClassAwareSampler(Sampler[int]):
 
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed + self.epoch)
-        classes = torch.randint(len(self.by_class), (self.num_samples,), generator=g).tolist()
         lists = [ix[torch.randperm(len(ix), generator=g)].tolist() for ix in self.by_class]
         pos, out = [0] * len(lists), []
-        for c in classes:
-            if pos[c] == len(lists[c]):
-                lists[c] = [lists[c][j] for j in torch.randperm(len(lists[c]), generator=g).tolist()]
-                pos[c] = 0
-            out.append(lists[c][pos[c]])
-            pos[c] += 1
-        return iter(out)
+        while len(out) < self.num_samples:
+            for c in torch.randperm(len(lists), generator=g).tolist():  # one pass: every class once
+                if pos[c] == len(lists[c]):
+                    lists[c] = [lists[c][j] for j in torch.randperm(len(lists[c]), generator=g).tolist()]
+                    pos[c] = 0
+                out.append(lists[c][pos[c]])
+                pos[c] += 1
+        return iter(out[: self.num_samples])
 
 
 class GlobalBatchShard(Sampler[int]):
