@@ -15,7 +15,7 @@ from senet.analysis import pruning
 from senet.cli import main
 
 MODEL = "se_resnet20_cifar"
-CHANNELS = {"SE_2_3": 16, "SE_3_3": 32, "SE_4_3": 64}
+CHANNELS = {"SE_2_3": 16, "SE_3_3": 32, "SE_4_1": 64, "SE_4_2": 64, "SE_4_3": 64}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def study(checkpoint, tmp_path_factory):
 
 def test_one_vector_of_c_channels_per_block_per_class(study):
     data, out, _ = study
-    assert list(data["blocks"]) == list(CHANNELS)  # default: the last block of each stage
+    assert list(data["blocks"]) == list(CHANNELS)  # Sec. 7.2: the last of each stage, all of the last one
     for name, c in CHANNELS.items():
         b = data["blocks"][name]
         assert b["channels"] == c and len(b["all_mean"]) == c
@@ -80,7 +80,7 @@ def test_figures_statistic_and_json_are_written(study):
     out = study[1]
     for name in ("fig6_class_means.png", "fig7_distribution.png", "specificity.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert (out / name).stat().st_size < 200_000
+        assert (out / name).stat().st_size < 400_000
     text = (out / "summary.md").read_text()
     assert "| SE_4_3 | 64 |" in text and "replaced by identity" in text
 
@@ -184,3 +184,52 @@ def test_cli_reports_the_pruning_and_chosen_classes(study, checkpoint, tmp_path,
     assert "SE_2_1" in capsys.readouterr().out
     data = json.loads((tmp_path / "excitations.json").read_text())
     assert data["classes"] == ["1", "7"] and list(data["blocks"]) == ["SE_2_1"]
+
+
+def test_the_study_defaults_are_sec_7_2s():
+    """SE-ResNet-50: SE_2_3, SE_3_4, SE_4_6 and all of stage 5; Fig. 6's fifty uniformly sampled channels;
+    the classes goldfish, pug, plane and cliff (ImageNet synsets) where the data has them."""
+    with torch.device("meta"):
+        model = senet.create_model("se_resnet50")
+    blocks = {b.name: b for b in model.se_blocks()}
+    assert ex.default_blocks(blocks) == ["SE_2_3", "SE_3_4", "SE_4_6", "SE_5_1", "SE_5_2", "SE_5_3"]
+    picked = ex.sampled_channels(2048)
+    assert len(picked) == 50 and picked[0] == 0 and picked[-1] == 2047
+    gaps = {b - a for a, b in zip(picked, picked[1:])}
+    assert gaps <= {41, 42}  # evenly spaced
+    assert ex.sampled_channels(32) == list(range(32))
+    imagenet = sorted(["n01440764", "n01443537", "n02110958", "n02690373", "n09246464", "n15075141"])
+    assert ex.default_classes(imagenet) == ["n01443537", "n02110958", "n02690373", "n09246464"]
+    assert ex.default_classes([str(d) for d in range(10)]) == ["0", "1", "2", "3"]
+
+
+def test_fig7_is_mean_and_std_per_channel(study):
+    data = study[0]
+    b = data["blocks"]["SE_4_3"]
+    assert len(b["fig6_channels"]) == 50 and b["fig6_channels"][-1] == 63
+    vectors = torch.tensor(b["vectors"]["0"])
+    torch.testing.assert_close(
+        torch.tensor(b["class_stds"]["0"]), vectors.std(0, unbiased=False), atol=1e-4, rtol=0
+    )
+
+
+def test_pruning_offers_both_readings(checkpoint, tmp_path):
+    """Sec. 7.2 does not say whether the SE blocks were removed after training or never trained: with a
+    network trained without them (stages 2, 3), both readings are reported side by side."""
+    fast = dict(epochs=1, max_batches=2, batch_size=16, workers=0, progress=False, tensorboard=False)
+    senet.train(
+        model=MODEL,
+        data="digits",
+        model_options={"stages": (2, 3), "bias": False},
+        out=str(tmp_path / "r"),
+        **fast,
+    )
+    other = tmp_path / "r" / "model.safetensors"
+    d = pruning.stage_pruning(MODEL, checkpoint, 4, trained_without=other, bias=False)
+    t = d["trained_without"]
+    assert t["stages"] == [2, 3] and t["params"] == d["complexity"]["params_without"]
+    assert 0 <= t["top1_error"] <= 100
+    text = "\n".join(pruning.pruning_markdown(d))
+    assert "does not say whether it removed the blocks" in text and str(other) in text
+    with pytest.raises(SenetError, match="goes with drop_stage"):
+        senet.excitations(MODEL, checkpoint, samples=1, trained_without=other)

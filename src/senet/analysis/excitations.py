@@ -25,14 +25,34 @@ from . import _data
 GATE_RANGES = {nn.Sigmoid: (0.0, 1.0), nn.Tanh: (-1.0, 1.0), nn.ReLU: (0.0, math.inf)}
 
 
+# Sec. 7.2's four classes (ImageNet synsets): goldfish, pug, plane, cliff.
+PAPER_CLASSES = {"n01443537": "goldfish", "n02110958": "pug", "n02690373": "plane", "n09246464": "cliff"}
+FIG6_CHANNELS = 50  # Fig. 6 plots fifty uniformly sampled channels
+
+
 def default_blocks(blocks: dict) -> list[str]:
-    """The last SE block of each stage (SE_2_3 ... SE_5_3 for SE-ResNet-50); every block if unstaged."""
-    last = {}
+    """Sec. 7.2's blocks: the last of each stage but the last, and every block of the last stage
+    (SE_2_3, SE_3_4, SE_4_6, SE_5_1, SE_5_2, SE_5_3 for SE-ResNet-50); every block if unstaged."""
+    stages: dict = {}
     for name, b in blocks.items():
         if b.stage is None:
             return list(blocks)
-        last[b.stage] = name  # blocks come stage by stage, in order
-    return list(last.values())
+        stages.setdefault(b.stage, []).append(name)  # blocks come stage by stage, in order
+    *early, last = stages.values()
+    return [names[-1] for names in early] + last
+
+
+def default_classes(names: list[str]) -> list[str]:
+    """Sec. 7.2's classes (goldfish, pug, plane, cliff) where the data has them, else its first four."""
+    paper = [n for n in PAPER_CLASSES if n in names]
+    return paper if len(paper) == len(PAPER_CLASSES) else names[:4]
+
+
+def sampled_channels(channels: int, k: int = FIG6_CHANNELS) -> list[int]:
+    """Fig. 6's fifty uniformly sampled channels: evenly spaced over the block (all if it has fewer)."""
+    if channels <= k:
+        return list(range(channels))
+    return torch.linspace(0, channels - 1, k).round().long().tolist()
 
 
 def choose(kind: str, wanted, allowed: list[str], default: list[str]) -> list[str]:
@@ -124,12 +144,14 @@ def excitations(
     out=None,
     drop_stage: int | None = None,
     device: str | None = None,
+    trained_without=None,
     **options,
 ) -> dict:
     """Record excitations per class (Sec. 7.2, Figs. 6-7) and write the figures, statistic and JSON.
 
-    ``classes``: names of four classes to plot (default: the first four); the all-class mean and the
-    statistic use every class. ``blocks``: SE block names (default: the last of each stage).
+    ``classes``: names of the classes to plot (default: the paper's goldfish, pug, plane and cliff where the
+    data has them, else its first four; Fig. 7 shows the first two); the all-class mean and our extra
+    statistics use every class. ``blocks``: SE block names (default: Sec. 7.2's, :func:`default_blocks`).
     ``options``: the model's SE knobs, as the checkpoint was trained. Returns the summary written.
     """
     if not isinstance(samples, int) or samples < 1:
@@ -137,10 +159,12 @@ def excitations(
     from ..registry import create_model
 
     dataset, names = _data.eval_set(data)
-    chosen = choose("classes", classes, names, names[:4])
+    chosen = choose("classes", classes, names, default_classes(names))
     options = _data.run_options(model, checkpoint, options)
     net = create_model(model, num_classes=len(names), checkpoint=checkpoint, **options)
     all_blocks = {n: b.module for n, b in _data.se_blocks(net).items()}
+    if trained_without is not None and drop_stage is None:
+        raise SenetError("trained_without (--trained-without) goes with drop_stage (--drop-stage N)")
     if drop_stage is not None:
         from .pruning import check_stage
 
@@ -163,7 +187,13 @@ def excitations(
     }
     if drop_stage is not None:
         result["drop_stage"] = stage_pruning(
-            model, checkpoint, drop_stage, data=data, device=device, **options
+            model,
+            checkpoint,
+            drop_stage,
+            data=data,
+            device=device,
+            trained_without=trained_without,
+            **options,
         )
     if out is not None:
         write(result, out)
@@ -174,9 +204,11 @@ def _block_entry(s: torch.Tensor, labels: torch.Tensor, names: list[str]) -> dic
     present = [int(c) for c in labels.unique()]
     return {
         "channels": s.shape[1],
-        **block_statistics(s, labels),
+        "fig6_channels": sampled_channels(s.shape[1]),
+        **block_statistics(s, labels),  # specificity and eta^2 are ours, beyond the paper's figures
         "all_mean": _round(s.mean(0)),
         "class_means": {names[c]: _round(s[labels == c].mean(0)) for c in present},
+        "class_stds": {names[c]: _round(s[labels == c].std(0, unbiased=False)) for c in present},
         "vectors": {names[c]: [_round(v) for v in s[labels == c]] for c in present},
     }
 
@@ -207,7 +239,7 @@ def summary_markdown(result: dict) -> str:
         f"Checkpoint: {result['checkpoint'] or 'none (random initialisation)'}; classes plotted: "
         f"{', '.join(result['classes'])}; gate: {result['excitation']} in {result['range']}.",
         "",
-        "| block | channels | specificity | eta^2 | saturation (s>=0.99) | mean s |",
+        "| block | channels | specificity (ours) | eta^2 (ours) | saturation (s>=0.99) | mean s |",
         "|---|---|---|---|---|---|",
     ]
     for name, b in result["blocks"].items():

@@ -33,44 +33,59 @@ def _save(fig, path: Path) -> Path:
 
 
 def class_means(result: dict, path: Path) -> Path:
-    """Fig. 6: per block, the mean excitation of each channel for each chosen class and for all classes."""
+    """Fig. 6: per block, the mean excitation of fifty uniformly sampled channels for each chosen class and
+    for all classes."""
     blocks = result["blocks"]
     fig, axes = _grid(len(blocks))
     for ax, (name, b) in zip(axes, blocks.items()):
-        x = np.arange(b["channels"])
+        idx = b.get("fig6_channels") or list(range(b["channels"]))
+        x = np.arange(len(idx))
         for cls in result["classes"]:
             if cls in b["class_means"]:
-                ax.plot(x, b["class_means"][cls], lw=0.9, label=f"class {cls}")
-        ax.plot(x, b["all_mean"], color="black", lw=1.2, ls="--", label="all")
-        ax.set_title(f"{name}  (specificity {b['specificity']:.2f})", fontsize=9)
-        ax.set_xlabel("channel index", fontsize=8)
+                ax.plot(x, np.asarray(b["class_means"][cls])[idx], lw=0.9, label=_label(result, cls))
+        ax.plot(x, np.asarray(b["all_mean"])[idx], color="black", lw=1.2, ls="--", label="all")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(f"channel ({len(idx)} of {b['channels']}, evenly spaced)", fontsize=8)
         ax.set_ylabel("activation", fontsize=8)
         ax.tick_params(labelsize=7)
     axes[0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{result['model']}: mean excitation per class (Fig. 6 style)", fontsize=10)
+    fig.suptitle(f"{result['model']}: mean excitation per class (Fig. 6)", fontsize=10)
     return _save(fig, path)
 
 
 def distributions(result: dict, path: Path) -> Path:
-    """Fig. 7: for each block and the first two chosen classes, median and quartiles of each channel."""
+    """Fig. 7: for each block, the mean and standard deviation of each channel's excitation over the images
+    of two classes: goldfish and plane where the data has them (as the paper), else the first two chosen."""
     blocks = result["blocks"]
-    classes = result["classes"][:2]
+    classes = _fig7_classes(result)
     fig, axes = _grid(len(blocks) * len(classes), cols=len(classes), size=(6.0, 2.2))
     panels = [(n, c) for n in blocks for c in classes]
     for ax, (name, cls) in zip(axes, panels):
-        vectors = np.asarray(blocks[name]["vectors"].get(cls, []))
-        if vectors.size == 0:
+        b = blocks[name]
+        if cls not in b["class_means"]:
             continue
-        q1, med, q3 = np.percentile(vectors, [25, 50, 75], axis=0)
-        x = np.arange(vectors.shape[1])
-        ax.fill_between(x, q1, q3, alpha=0.35, lw=0, label="quartiles")
-        ax.plot(x, med, lw=0.9, label="median")
-        ax.set_title(f"{name}, class {cls} ({len(vectors)} images)", fontsize=9)
+        mean, std = np.asarray(b["class_means"][cls]), np.asarray(b["class_stds"][cls])
+        x = np.arange(len(mean))
+        ax.fill_between(x, mean - std, mean + std, alpha=0.35, lw=0, label="mean +- std")
+        ax.plot(x, mean, lw=0.9, label="mean")
+        ax.set_title(f"{name}, {_label(result, cls)}", fontsize=9)
         ax.set_xlabel("channel index", fontsize=8)
         ax.tick_params(labelsize=7)
     axes[0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{result['model']}: distribution of excitations (Fig. 7 style)", fontsize=10)
+    fig.suptitle(f"{result['model']}: distribution of excitations (Fig. 7)", fontsize=10)
     return _save(fig, path)
+
+
+def _fig7_classes(result: dict) -> list[str]:
+
+    paper = [c for c in ("n01443537", "n02690373") if c in result["classes"]]  # goldfish, plane
+    return paper if len(paper) == 2 else result["classes"][:2]
+
+
+def _label(result: dict, cls: str) -> str:
+    from .excitations import PAPER_CLASSES
+
+    return PAPER_CLASSES.get(cls, f"class {cls}")
 
 
 def specificity(result: dict, path: Path) -> Path:
@@ -81,13 +96,13 @@ def specificity(result: dict, path: Path) -> Path:
     sat = [result["blocks"][n]["saturation"] for n in names]
     x = np.arange(len(names))
     eta2 = [result["blocks"][n]["eta2"] for n in names]
-    ax.bar(x - 0.27, values, 0.27, label="specificity (class-mean spread)")
-    ax.bar(x, eta2, 0.27, label="eta^2 (variance share of class)")
+    ax.bar(x - 0.27, values, 0.27, label="specificity (ours: class-mean spread)")
+    ax.bar(x, eta2, 0.27, label="eta^2 (ours: variance share of class)")
     ax.bar(x + 0.27, sat, 0.27, label="saturation (s >= 0.99)")
     ax.set_xticks(x, names, fontsize=8)
     ax.set_ylim(0, max(1.0, *values))
     ax.legend(fontsize=7)
-    ax.set_title(f"{result['model']}: class specificity per SE block", fontsize=10)
+    ax.set_title(f"{result['model']}: class specificity per SE block (our statistics)", fontsize=10)
     return _save(fig, path)
 
 

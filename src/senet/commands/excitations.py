@@ -19,6 +19,11 @@ def add_arguments(p):
     p.add_argument(
         "--drop-stage", type=int, help="also evaluate with this stage's SE blocks replaced by identity"
     )
+    p.add_argument(
+        "--trained-without",
+        metavar="CHECKPOINT",
+        help="with --drop-stage: a network trained without that stage's SE blocks (the other reading of Sec. 7.2)",
+    )
     p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--out", required=True, help="output directory")
     add_model_options(p)
@@ -30,13 +35,15 @@ def run(args):
     r = excitations(
         args.model,
         args.checkpoint,
-        **given(args, "data", "classes", "samples", "blocks", "out", "drop_stage", "device"),
+        **given(
+            args, "data", "classes", "samples", "blocks", "out", "drop_stage", "device", "trained_without"
+        ),
         **model_options(args),
     )
-    print(f"{'block':<8} {'channels':>8} {'specificity':>11} {'eta^2':>6} {'saturation':>10}")
+    print(f"{'block':<8} {'channels':>8} {'specificity*':>12} {'eta^2*':>7} {'saturation':>10}  (*: ours)")
     for name, b in r["blocks"].items():
         print(
-            f"{name:<8} {b['channels']:>8} {b['specificity']:>11.3f} {b['eta2']:>6.3f} "
+            f"{name:<8} {b['channels']:>8} {b['specificity']:>12.3f} {b['eta2']:>7.3f} "
             f"{b['saturation']:>10.3f}"
         )
     if "drop_stage" in r:
