@@ -106,6 +106,34 @@ def specificity(result: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
+def demo_curves(out: Path, models, seeds, path: Path) -> Path:
+    """The demo's comparison: validation top-1 error and training loss per epoch of each model, mean over
+    the seeds with their range shaded, both models on one plot."""
+    import csv
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for model in models:
+        runs = []
+        for s in seeds:
+            with open(Path(out) / model / f"seed{s}" / "metrics.csv", newline="") as f:
+                runs.append(list(csv.DictReader(f)))
+        epochs = np.arange(1, min(len(r) for r in runs) + 1)
+        for ax, key in ((a, "val_top1_error"), (b, "train_loss")):
+            values = np.array([[float(row[key]) for row in r[: len(epochs)]] for r in runs])
+            line = ax.plot(epochs, values.mean(0), "o-", ms=3, label=f"{model} (mean of {len(runs)})")[0]
+            ax.fill_between(epochs, values.min(0), values.max(0), color=line.get_color(), alpha=0.2, lw=0)
+    a.set_ylabel("validation top-1 error (%)", fontsize=8)
+    b.set_ylabel("training loss", fontsize=8)
+    for ax in (a, b):
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.tick_params(labelsize=7)
+    a.set_yscale("log")
+    fig.suptitle("SE vs plain on the digits: mean over seeds, range shaded", fontsize=10)
+    return _save(fig, path)
+
+
 def ablation(rows: list[dict], title: str, path: Path) -> Path:
     """Error vs. variant (top-1 and top-5 bars), params on a second axis (Tables 10-16)."""
     labels = [r["variant"] for r in rows]

@@ -28,7 +28,9 @@ details{margin:.5em 0 1em}summary{cursor:pointer;font-weight:600}.meta{color:#66
 
 
 def kind_of(path: Path) -> str:
-    """ "run" (engine output), "study" (ablation tables), "analysis" (excitations) or "directory"."""
+    """ "demo", "run" (engine output), "study" (ablation tables), "analysis" (excitations) or "directory"."""
+    if (path / "demo.json").exists():
+        return "demo"
     if (path / "excitations.json").exists():
         return "analysis"
     if any(path.glob("table_*.csv")):
@@ -44,7 +46,7 @@ def report(directory, out=None, title: str | None = None) -> Path:
     if not d.is_dir():
         raise SenetError(f"report: {str(d)!r} is not a directory (give a run, study or analysis directory)")
     kind = kind_of(d)
-    body = _section(d, level=1)
+    body = _demo(d) if kind == "demo" else _section(d, level=1)
     for sub in _parts(d):
         inner = _section(sub, level=3)
         if inner:
@@ -67,6 +69,31 @@ def report(directory, out=None, title: str | None = None) -> Path:
     target = Path(out) if out else d / "report.html"
     write_text(target, page)
     return target
+
+
+def _demo(d: Path) -> list[str]:
+    """The demo's first screen: the comparison table (mean +- std over seeds), the verdict, the curves."""
+    result = read_json(d / "demo.json")
+    n = len(result["seeds"])
+    head = ("model", f"test error % (mean +- std, {n} seeds)", "per seed", "top-5 %", "params", "GFLOPs")
+    rows = [
+        (
+            r["model"],
+            f"{r['top1_mean']:.2f} +- {r['top1_std']:.2f}",
+            ", ".join(f"{e:.2f}" for e in r["top1_errors"]),
+            f"{r['top5_mean']:.2f}",
+            f"{r['params']:,}",
+            f"{r['gflops']:.4f}",
+        )
+        for r in result["models"]
+    ]
+    c = result["comparison"]
+    verdict = (
+        f"<p>SE minus plain: <b>{c['difference']:+.2f}</b> points; spread (larger std over seeds) "
+        f"{c['spread']:.2f}: {_e(c['verdict'])}.</p>"
+    )
+    figure = [image(d / "comparison.png")] if (d / "comparison.png").exists() else []
+    return ["<h2>SE vs plain</h2>", _table(head, rows), verdict, *figure]
 
 
 def _parts(d: Path) -> list[Path]:

@@ -6,13 +6,16 @@ import json
 import os
 import time
 
-HELP = "train se_resnet20_cifar and resnet20_cifar on the built-in digits and compare them"
+HELP = "train se_resnet20_cifar and resnet20_cifar on the built-in digits (3 seeds each) and compare them"
 
 
 def add_arguments(p):
-    p.add_argument("--out", default="runs/demo", help="where the two run directories go (default runs/demo)")
+    p.add_argument("--out", default="runs/demo", help="where the run directories go (default runs/demo)")
     p.add_argument("--epochs", type=int, help="default: the digits recipe's 12")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="the first seed (default 0)")
+    p.add_argument(
+        "--runs", type=int, default=3, help="seeds per model (default 3): mean and spread over them"
+    )
     p.add_argument(
         "--threads",
         type=int,
@@ -20,27 +23,24 @@ def add_arguments(p):
         help="CPU threads (default: OMP_NUM_THREADS or all)",
     )
     p.add_argument("--no-progress", dest="progress", action="store_false")
-    p.add_argument("--json", action="store_true", help="one JSON object per model")
+    p.add_argument("--json", action="store_true", help="the comparison as one JSON object")
 
 
 def run(args):
     from ..demo import demo, format_table
 
     start = time.perf_counter()
-    rows = demo(args.out, args.epochs, args.seed, args.threads, args.progress)
+    result = demo(args.out, args.epochs, args.seed, args.threads, args.progress, args.runs)
     if args.json:
-        for r in rows:
-            print(json.dumps(r))
+        print(json.dumps(result))
         return 0
     print()
     print("SE-ResNet-20 vs ResNet-20 on scikit-learn's handwritten digits (1347 train / 450 test, 32x32):")
-    print(format_table(rows))
+    print(format_table(result))
+    print(f"\ntotal {time.perf_counter() - start:.0f}s. The comparison page: {args.out}/report.html")
     print(
-        f"\ntotal {time.perf_counter() - start:.0f}s. Written per model (curves.png, checkpoint_last.pt, "
-        "checkpoint_best.pt, model.safetensors, metrics.csv, summary.json, config.json, tensorboard/):"
+        f"Each run ({args.out}/<model>/seed<k>/): curves.png, checkpoints, model.safetensors, metrics.csv, summary.json"
     )
-    for r in rows:
-        print(f"  {r['out']}/")
-    best = rows[0]["out"]
-    print(f"\nEvaluate a checkpoint again:  senet eval --checkpoint {best}/checkpoint_best.pt --data digits")
+    best = result["models"][0]["runs"][0]
+    print(f"Evaluate a checkpoint again:  senet eval --checkpoint {best}/checkpoint_best.pt --data digits")
     return 0
