@@ -326,9 +326,13 @@ class Seeded(Dataset):
         return len(self.dataset)
 
     def __getitem__(self, i):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed((self.seed * 1_000_003 + self.epoch) * 1_000_033 + i)
+        rng = torch.default_generator  # what torchvision's transforms draw from (CPU)
+        state = rng.get_state()
+        rng.manual_seed(((self.seed * 1_000_003 + self.epoch) * 1_000_033 + i) % 2**63)
+        try:
             return self.dataset[i]
+        finally:
+            rng.set_state(state)
 
 
 def collate(batch):

@@ -1,7 +1,19 @@
 """The training engine: config (resolved, frozen), loop, state (what a checkpoint holds), checkpoint,
-run directory and distributed (torchrun). ``senet.train`` is :func:`train`."""
+run directory and distributed (torchrun). ``senet.train`` is :func:`train`.
 
-from .config import TrainConfig
-from .loop import NonFiniteLoss, train
+Names are imported on first use, so that ``senet.evaluation`` can use ``engine.distributed`` while the
+loop uses the evaluation (no import cycle).
+"""
 
-__all__ = ["NonFiniteLoss", "TrainConfig", "train"]
+from importlib import import_module
+
+_NAMES = {"train": ".loop", "NonFiniteLoss": ".loop", "TrainConfig": ".config"}
+__all__ = list(_NAMES)
+
+
+def __getattr__(name):
+    if name in _NAMES:
+        value = getattr(import_module(_NAMES[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'senet.engine' has no attribute {name!r}")
