@@ -95,7 +95,11 @@ CLI = [
         ["train", *swap(RUN, "--batch-size", "0"), "--out", "{tmp}/r"],
         r"batch_size must be a positive integer",
     ),
-    ("bad value", ["train", *RUN, "--workers", "-1", "--out", "{tmp}/r"], r"workers must be an integer >= 0"),
+    (
+        "bad value",
+        ["train", *RUN, "--workers", "-1", "--out", "{tmp}/r"],
+        r"workers must be an integer in \[0, 1024\)",
+    ),
     (
         "bad value",
         ["train", *RUN, "--max-batches", "0", "--out", "{tmp}/r"],
@@ -331,6 +335,73 @@ CLI = [
     ("analysis", ["report", "{tmp}"], r"nothing to show in"),
 ]
 
+CLI += [
+    # --- found by a red-team pass ----------------------------------------------------------------------
+    (
+        "run directory",
+        ["train", *RUN, *TINY, "--out", "{run}", "--resume", "{se_run}/checkpoint_last.pt"],
+        r"holds another run",
+    ),
+    (
+        "run directory",
+        ["train", *RUN, *TINY, "--out", "{tmp}/r", "--resume", "{run}"],
+        r"is a directory; give a checkpoint file",
+    ),
+    ("output", ["report", "{run}", "--out", "{run}/summary.json"], r"\.html file"),
+    (
+        "output",
+        ["bench", "--models", "resnet20_cifar", "--output", "{run}/model.safetensors"],
+        r"\.json file",
+    ),
+    (
+        "output",
+        ["export", "resnet20_cifar", "--format", "torchscript", "--out", "{run}/checkpoint_best.pt"],
+        r"a file of a training run",
+    ),
+    (
+        "output",
+        ["excitations", "--model", "se_resnet20_cifar", "--data", "synthetic", "--out", "{text}"],
+        r"is a file; the analysis writes a directory",
+    ),
+    (
+        "weights file",
+        ["eval", "--checkpoint", "{ck}", "--data", "digits", "--workers", "0"],
+        r"trained on the classes \['class0'",
+    ),
+    (
+        "bad value",
+        ["train", *RUN, "--seed", "99999999999999999999", "--out", "{tmp}/r"],
+        r"seed must be an integer in \[0, 2147483648\)",
+    ),
+    ("bad value", ["train", *RUN, "--lr", "1e300", "--out", "{tmp}/r"], r"lr must be in \(0, inf\)"),
+    (
+        "bad value",
+        ["export", "resnet20_cifar", "--format", "onnx", "--out", "{tmp}/m.onnx", "--opset", "1"],
+        r"opset must be an integer of at least 18",
+    ),
+    (
+        "bad value",
+        ["complexity", "resnet20_cifar", "--size", "0"],
+        r"input size must be an integer of at least 8",
+    ),
+    ("bad value", ["demo", "--threads", "0", "--out", "{tmp}/d"], r"--threads: must be a positive integer"),
+    (
+        "bad name",
+        ["train", "--model", "resnet20_cifar", "--layout", "torchvision", "--out", "{tmp}/r"],
+        r"does not take \['layout'\]",
+    ),
+    (
+        "data",
+        ["train", *RUN[:2], "--data", "synthetic:foo", "--out", "{tmp}/r"],
+        r"built in and takes no path",
+    ),
+    (
+        "device",
+        ["eval", "--model", "resnet20_cifar", "--data", "synthetic", "--device", "cpu:5"],
+        r"the CPU is one device",
+    ),
+]
+
 # Library calls with wrong types or values: (class, call, expected); each must raise SenetError.
 LIBRARY = [
     ("library", "senet.create_model(None)", r"must be a string"),
@@ -372,6 +443,33 @@ LIBRARY = [
     ("library", "senet.export(None, TMP + '/m.onnx')", r"model name or a torch.nn.Module"),
     ("library", "senet.complexity('resnet50', input_size='a')", r"input size must be an integer"),
     ("library", "senet.SEConfig(placement='middle')", r"placement='middle' is not allowed"),
+    ("library", "senet.train(123)", r"train needs a TrainConfig, a dict or a model name"),
+    ("library", "senet.train('resnet20_cifar', data=123)", r"data must be a string"),
+    (
+        "library",
+        "senet.evaluate('resnet20_cifar', data='synthetic', model_options='x')",
+        r"model_options must be a dict",
+    ),
+    ("library", "senet.complexity(None)", r"complexity needs a model name or a torch.nn.Module"),
+    ("library", "senet.load_weights(None, TMP + '/w.pt')", r"load_weights needs a torch.nn.Module"),
+    (
+        "library",
+        "senet.load_weights(senet.create_model('resnet20_cifar'), 123)",
+        r"a checkpoint is a path or a state_dict",
+    ),
+    (
+        "library",
+        "senet.save_weights(senet.create_model('resnet20_cifar'), 123)",
+        r"the path must be a string",
+    ),
+    (
+        "library",
+        "senet.save_weights(senet.create_model('resnet20_cifar'), TMP + '/w.safetensors', classes=['a'])",
+        r"1 class names for a model of 10 classes",
+    ),
+    ("library", "senet.export('resnet20_cifar', None)", r"an output path must be a string"),
+    ("library", "senet.report(None)", r"report needs a directory path"),
+    ("library", "senet.ablate(None)", r"table None does not exist"),
 ]
 
 

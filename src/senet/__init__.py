@@ -1,19 +1,24 @@
 """senet: Squeeze-and-Excitation Networks (Hu, Shen, Albanie, Sun, Wu; CVPR 2018, TPAMI 2019) in PyTorch.
 
-The public face. Heavy parts (training, export, benchmarks) are imported on first use.
+The public face. Everything but the errors is imported on first use: ``import senet`` does not import
+torch, so the command line answers Ctrl-C during start-up like at any other time.
 """
 
 from importlib import import_module
 
 from .errors import CheckpointError, DataError, SenetError, SenetTypeError
-from .layers import SEConfig, SqueezeExcitation
-from .registry import create_model, list_models, model_info, model_options
 
 __version__ = "0.1.0"
 
 # name -> module that defines it; imported lazily so `import senet` stays light. No module of the package
 # bears the name of one of these functions (senet.export is the function; the module is senet.deploy.export).
 _LAZY = {
+    "SEConfig": "senet.layers",
+    "SqueezeExcitation": "senet.layers",
+    "create_model": "senet.registry",
+    "list_models": "senet.registry",
+    "model_info": "senet.registry",
+    "model_options": "senet.registry",
     "complexity": "senet.counting",
     "export": "senet.deploy.export",
     "load_weights": "senet.weights",
@@ -32,19 +37,7 @@ _LAZY = {
     "report": "senet.analysis.report",
 }
 
-__all__ = [
-    "CheckpointError",
-    "DataError",
-    "SEConfig",
-    "SenetError",
-    "SenetTypeError",
-    "SqueezeExcitation",
-    "create_model",
-    "list_models",
-    "model_info",
-    "model_options",
-    *_LAZY,
-]
+__all__ = ["CheckpointError", "DataError", "SenetError", "SenetTypeError", *_LAZY]
 
 
 def __getattr__(name):

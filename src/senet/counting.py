@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .errors import SenetError
+from .errors import SenetError, SenetTypeError
 from .layers import SqueezeExcitation
 from .registry import create_model, model_info
 
@@ -92,14 +92,23 @@ def complexity(
     ``input_size`` defaults to the model's native resolution (224 ImageNet, 32 CIFAR, 299 for
     Inception-ResNet-v2). ``options`` are passed to :func:`senet.create_model` (e.g. ``reduction=2``).
     """
+    if input_size is not None and (
+        not isinstance(input_size, int) or isinstance(input_size, bool) or input_size < 8
+    ):
+        raise SenetError(f"input size must be an integer of at least 8 pixels, got {input_size!r}")
     if isinstance(model_or_name, str):
         info = model_info(model_or_name)
         frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
-        return _registered(model_or_name, input_size or info.input_size[-1], num_classes, frozen)
-    else:
-        model = model_or_name
-        name = getattr(model, "model_name", type(model).__name__)
-        input_size = input_size or getattr(model, "default_cfg", {}).get("input_size", (3, 224, 224))[-1]
+        size = info.input_size[-1] if input_size is None else input_size
+        return _registered(model_or_name, size, num_classes, frozen)
+    if not isinstance(model_or_name, nn.Module):
+        raise SenetTypeError(
+            f"complexity needs a model name or a torch.nn.Module, got {type(model_or_name).__name__}"
+        )
+    model = model_or_name
+    name = getattr(model, "model_name", type(model).__name__)
+    if input_size is None:
+        input_size = getattr(model, "default_cfg", {}).get("input_size", (3, 224, 224))[-1]
     if not isinstance(input_size, int) or input_size < 8:
         raise SenetError(f"input size must be an integer of at least 8 pixels, got {input_size!r}")
     return Complexity(name, count_params(model), count_macs(model, input_size), input_size)

@@ -52,6 +52,8 @@ def parse(spec: str) -> tuple[str, Path | None]:
             "cifar10:PATH, cifar100:PATH"
         )
     if kind in ("digits", "synthetic"):
+        if path:
+            raise DataError(f"--data {kind} is built in and takes no path (got {spec!r})")
         return kind, None
     if not path:
         raise DataError(f"--data {kind} needs a directory: {kind}:PATH")
@@ -455,7 +457,9 @@ def loader(dataset, batch_size: int, sampler=None, workers: int = 0, pin: bool =
 
 
 def _ignore_sigint(_worker_id: int) -> None:
-    """Ctrl-C reaches the whole process group: the main process stops the run, workers stay quiet."""
+    """Ctrl-C and a scheduler's SIGTERM reach the whole process group: the main process saves and stops
+    the run (and ends its workers), the workers stay quiet."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -7,6 +7,7 @@ so the numbers a run logs and the numbers ``senet eval`` prints come from the sa
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 
 import torch
@@ -15,7 +16,7 @@ from torch import nn
 
 from . import data as D
 from .engine.distributed import all_reduce_sum
-from .errors import SenetError
+from .errors import SenetError, SenetTypeError
 from .runtime import autocast, check_amp, resolve_device
 
 
@@ -102,13 +103,20 @@ def evaluate(
     dev = resolve_device(device)
     check_amp(amp)
     kind, _ = D.parse(data)
-    model, options = _resolve(model, checkpoint, model_options or {})
+    if model_options is not None and not isinstance(model_options, dict):
+        raise SenetTypeError(f"model_options must be a dict, got {type(model_options).__name__}")
+    if checkpoint is not None and not isinstance(checkpoint, str | os.PathLike):
+        raise SenetTypeError(f"checkpoint must be a path, got {type(checkpoint).__name__}")
+    model, options, card = _resolve(model, checkpoint, model_options or {})
     if kind == "imagefolder":
         size, crop_pct = _input_view(model)
         crop = crop or size
         resize = resize or round(crop / crop_pct)
     views = D.Views(eval_resize=resize, eval_crop=crop, ten_crop=ten_crop, train_size=crop or 32)
     _, val, classes, _ = D.build(data, views, strict)
+    from .weights import check_classes
+
+    check_classes(card, classes, repr(str(checkpoint)))
     net = _model(model, checkpoint, len(classes), options)
     net = net.to(dev)
     loader = D.loader(val, batch_size, workers=workers, pin=dev.type == "cuda")
@@ -126,11 +134,11 @@ def evaluate(
     }
 
 
-def _resolve(model, checkpoint, options: dict) -> tuple[str | nn.Module, dict]:
+def _resolve(model, checkpoint, options: dict) -> tuple[str | nn.Module, dict, dict | None]:
     """The model to evaluate and its options: as given, with what the checkpoint's card records filling in
     the name and the options not given (an option given otherwise is refused when the weights load)."""
     if isinstance(model, nn.Module) or not checkpoint:
-        return model, options
+        return model, options, None
     from .weights import read_weights
 
     card = read_weights(checkpoint)[1] or {}
@@ -140,7 +148,7 @@ def _resolve(model, checkpoint, options: dict) -> tuple[str | nn.Module, dict]:
     if model == card.get("model"):
         saved = {k: tuple(v) if isinstance(v, list) else v for k, v in (card.get("options") or {}).items()}
         options = {**saved, **options}
-    return model, options
+    return model, options, card
 
 
 def _input_view(model) -> tuple[int, float]:

@@ -18,12 +18,15 @@ from pathlib import Path
 
 import torch
 
-from .errors import CheckpointError, SenetError
+from .errors import CheckpointError, SenetError, SenetTypeError
 
 
-def check_output(out, suffixes: tuple[str, ...], inputs=()) -> Path:
+def check_output(out, suffixes: tuple[str, ...], inputs=(), keep=()) -> Path:
     """Refuse, before any work, an output that cannot or must not be written: a directory, a missing or
-    read-only directory, a suffix that does not match the format, or one of the command's own inputs."""
+    read-only directory, a suffix that does not match the format, one of the command's own inputs, or an
+    existing file named as in ``keep`` (a training run's files)."""
+    if not isinstance(out, str | os.PathLike):
+        raise SenetTypeError(f"an output path must be a string or a path, got {type(out).__name__}")
     out = Path(out)
     if out.is_dir():
         raise SenetError(f"output {str(out)!r} is a directory; give a file name")
@@ -39,6 +42,8 @@ def check_output(out, suffixes: tuple[str, ...], inputs=()) -> Path:
             raise SenetError(f"output {str(out)!r} is the input {str(i)!r}; write to another file")
         if i is not None and Path(i).resolve() == out.resolve():
             raise SenetError(f"output {str(out)!r} is the input {str(i)!r}; write to another file")
+    if out.exists() and out.name in keep:
+        raise SenetError(f"output {str(out)!r} is a file of a training run; write to another file")
     return out
 
 

@@ -37,6 +37,8 @@ def resolve_device(name: str | None) -> torch.device:
         raise SenetError(f"unknown device {name!r}; use cpu, cuda or cuda:N") from None
     if device.type not in ("cpu", "cuda"):
         raise SenetError(f"device {name!r} is not supported; use cpu, cuda or cuda:N")
+    if device.type == "cpu" and device.index is not None:
+        raise SenetError(f"device {name!r}: the CPU is one device; use cpu")
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise SenetError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu")

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import CheckpointError, SenetError
+from .errors import CheckpointError, SenetError, SenetTypeError
 from .io import atomic_write, torch_load_safely
 
 _WRAPPERS = ("model", "state_dict", "model_state", "model_state_dict", "module")
@@ -146,6 +146,18 @@ def check_card(model: nn.Module, card: dict | None, style: str, where) -> None:
         raise CheckpointError(f"{where} was built with {opts}; pass {opts} (on the command line: {flags})")
 
 
+def check_classes(card: dict | None, classes: list[str], where) -> None:
+    """Refuse data whose class names are not the ones the weights were trained on (same count, other
+    names: the logits would be read against the wrong labels)."""
+    theirs = (card or {}).get("classes")
+    if theirs is not None and list(theirs) != list(classes):
+        more = "..." if len(theirs) > 5 else ""
+        raise CheckpointError(
+            f"{where} was trained on the classes {list(theirs)[:5]}{more}; the data has "
+            f"{list(classes)[:5]}{'...' if len(classes) > 5 else ''}: evaluate on the data it was trained on"
+        )
+
+
 def _check_values(sd: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor], where) -> None:
     for k, v in sd.items():
         if v.is_complex():
@@ -205,10 +217,18 @@ def load_weights(model: nn.Module, checkpoint, strict: bool = True) -> nn.Module
     A file's card (what it holds) must agree with the model; a foreign file in senet's key style needs the
     torchvision layout; non-float weights and NaN/inf are refused (``senet.weights``).
     """
-    if isinstance(checkpoint, Mapping):
-        sd, card, where = checkpoint, None, "the state_dict"
+    if not isinstance(model, nn.Module):
+        raise SenetTypeError(f"load_weights needs a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(checkpoint, Mapping):  # a state_dict, or a checkpoint dict holding one
+        sd, card, where = (
+            _unwrap(checkpoint, "the state_dict"),
+            _card_from_checkpoint(checkpoint),
+            "the state_dict",
+        )
+    elif isinstance(checkpoint, str | os.PathLike):
+        (sd, card), where = read_weights(checkpoint), repr(str(checkpoint))
     else:
-        (sd, card), where = read_weights(checkpoint), str(checkpoint)
+        raise SenetTypeError(f"a checkpoint is a path or a state_dict, got {type(checkpoint).__name__}")
     style = detect_style(sd)
     if style == "cadene" and not any(".conv3." in k for k in sd):
         # Same keys and shapes as ours, another function: a silent load would give wrong logits.
@@ -216,7 +236,7 @@ def load_weights(model: nn.Module, checkpoint, strict: bool = True) -> nn.Module
             "Cadene/timm legacy SE-ResNet-18/34 weights are not supported: their basic block has an "
             "extra ReLU after bn2, so they compute another function than senet's se_resnet18/34"
         )
-    if not isinstance(checkpoint, Mapping):
+    if not isinstance(checkpoint, Mapping) or card is not None:
         check_card(model, card, style, where)
     sd = convert_state_dict(sd)
     own = model.state_dict()
@@ -269,14 +289,28 @@ def save_weights(
     """
     from safetensors.torch import save_file
 
+    if not isinstance(path, str | os.PathLike):
+        raise SenetTypeError(f"save_weights: the path must be a string or a path, got {type(path).__name__}")
     path = Path(path)
-    if path.suffix != ".safetensors":
+    if path.suffix.lower() != ".safetensors":
         raise SenetError(f"{path}: weights are written as safetensors; give the file a .safetensors name")
     if path.is_dir():
         raise SenetError(f"{path} is a directory; give a file name")
     if not isinstance(model, nn.Module | Mapping):
         raise SenetError(f"save_weights needs a model or a state_dict, got {type(model).__name__}")
     sd = model.state_dict() if isinstance(model, nn.Module) else model
+    if not _all_tensors(sd):
+        raise SenetError("save_weights: a state_dict maps names (str) to tensors")
+    if metadata is not None and (
+        not isinstance(metadata, Mapping)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())
+    ):
+        raise SenetTypeError("save_weights: metadata maps strings to strings")
+    if any(k.startswith("senet_") for k in metadata or {}):
+        raise SenetError("save_weights: metadata keys starting with 'senet_' are senet's own (the card)")
+    num_classes = getattr(model, "num_classes", None)
+    if classes is not None and num_classes and len(classes) != num_classes:
+        raise SenetError(f"save_weights: {len(classes)} class names for a model of {num_classes} classes")
     bad = [k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise SenetError(f"refused to save {path}: {', '.join(bad[:3])} hold NaN or infinite values")

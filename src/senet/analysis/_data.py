@@ -27,6 +27,21 @@ def se_blocks(model: nn.Module) -> dict:
     return blocks
 
 
+def load_model(model: str, checkpoint, classes: list[str], options: dict) -> tuple[nn.Module, dict]:
+    """The model to analyse, built with the options its checkpoint was trained with (overridden by
+    ``options``); weights trained on other classes than the data's are refused."""
+    from ..registry import create_model
+
+    options = run_options(model, checkpoint, options)
+    if checkpoint is not None:
+        from ..weights import check_classes, read_weights
+
+        if not isinstance(checkpoint, str | Path):
+            raise SenetError(f"checkpoint must be a path, got {type(checkpoint).__name__}")
+        check_classes(read_weights(checkpoint)[1], classes, repr(str(checkpoint)))
+    return create_model(model, num_classes=len(classes), checkpoint=checkpoint, **options), options
+
+
 def run_options(model: str, checkpoint, options: dict) -> dict:
     """The SE options a checkpoint was trained with, read from its run directory (``config.json`` of
     ``senet train``/``senet ablate``), overridden by ``options``; a run of another model is refused."""

@@ -159,40 +159,30 @@ def _train_all(runs: list[dict], out: Path, data, recipe, epochs, options) -> st
     """Train each distinct run that has not finished; returns the run that stopped early, if any."""
     from ..engine import TrainConfig, train
 
-    done = set()
+    configs = {}  # every variant's configuration checked before any directory is claimed
     for r in runs:
-        if r["slug"] in done:
-            continue
-        done.add(r["slug"])
-        run_dir = out / "runs" / r["slug"]
+        fields = {"model": r["model"], "data": data, "recipe": recipe, "epochs": epochs}
+        fields |= {"out": str(out / "runs" / r["slug"]), "resume": "auto", "model_options": r["options"]}
+        configs.setdefault(r["slug"], (r, TrainConfig.from_dict({**fields, **options})))
+    for slug, (r, cfg) in configs.items():
+        run_dir = out / "runs" / slug
+        defaults = TrainConfig(model=r["model"])  # a setting given at its default is the same study
         settings = {
             "model": r["model"],
             "options": r["options"],
             "data": data,
             "recipe": recipe,
             "epochs": epochs,
-            **{k: v for k, v in options.items() if k not in _FREE},
+            **{k: v for k, v in options.items() if k not in _FREE and v != getattr(defaults, k, object())},
         }
         _claim(run_dir, settings)
         if finished(run_dir):
-            print(f"senet ablate: {r['slug']} finished earlier, skipped")
+            print(f"senet ablate: {slug} finished earlier, skipped")
             continue
-        print(f"senet ablate: training {r['slug']} -> {run_dir}")
-        cfg = TrainConfig.from_dict(
-            {
-                "model": r["model"],
-                "data": data,
-                "recipe": recipe,
-                "epochs": epochs,
-                "out": str(run_dir),
-                "resume": "auto",
-                "model_options": r["options"],
-                **options,
-            }
-        )
+        print(f"senet ablate: training {slug} -> {run_dir}")
         summary = train(cfg)
         if summary.get("status") != "finished" or not finished(run_dir):
-            return r["slug"]
+            return slug
     return None
 
 

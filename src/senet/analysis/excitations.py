@@ -154,14 +154,14 @@ def excitations(
     statistics use every class. ``blocks``: SE block names (default: Sec. 7.2's, :func:`default_blocks`).
     ``options``: the model's SE knobs, as the checkpoint was trained. Returns the summary written.
     """
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise SenetError(f"--out {str(out)!r} is a file; the analysis writes a directory of files")
     if not isinstance(samples, int) or samples < 1:
         raise SenetError(f"samples must be a positive integer, got {samples!r}")
-    from ..registry import create_model
 
     dataset, names = _data.eval_set(data)
     chosen = choose("classes", classes, names, default_classes(names))
-    options = _data.run_options(model, checkpoint, options)
-    net = create_model(model, num_classes=len(names), checkpoint=checkpoint, **options)
+    net, options = _data.load_model(model, checkpoint, names, options)
     all_blocks = {n: b.module for n, b in _data.se_blocks(net).items()}
     if trained_without is not None and drop_stage is None:
         raise SenetError("trained_without (--trained-without) goes with drop_stage (--drop-stage N)")
@@ -222,6 +222,8 @@ def write(result: dict, out) -> Path:
     from . import plots
 
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SenetError(f"--out {str(out)!r} is a file; the analysis writes a directory of files")
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "excitations.json", json.dumps(result))
     plots.class_means(result, out / "fig6_class_means.png")

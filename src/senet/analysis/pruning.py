@@ -91,8 +91,7 @@ def stage_pruning(
     if not isinstance(stage, int) or isinstance(stage, bool):
         raise SenetError(f"drop stage must be an integer stage number, got {stage!r}")
     _, names = _data.eval_set(data)
-    options = _data.run_options(model, checkpoint, options)
-    net = create_model(model, num_classes=len(names), checkpoint=checkpoint, **options)
+    net, options = _data.load_model(model, checkpoint, names, options)
     stages = check_stage(net, stage)
     full = _data.top_errors(net, data, device)
     before = count_params(net)

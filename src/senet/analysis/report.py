@@ -12,12 +12,14 @@ import base64
 import csv
 import html
 import json
+import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import SenetError
-from ..io import read_json, write_text
+from ..engine.rundir import RUN_FILES
+from ..errors import SenetError, SenetTypeError
+from ..io import check_output, read_json, write_text
 
 MAX_ROWS = 200
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -42,6 +44,10 @@ def kind_of(path: Path) -> str:
 
 def report(directory, out=None, title: str | None = None) -> Path:
     """Write ``out`` (default ``<directory>/report.html``) and return its path."""
+    if not isinstance(directory, str | os.PathLike):
+        raise SenetTypeError(f"report needs a directory path, got {type(directory).__name__}")
+    if out is not None:
+        check_output(out, (".html",), keep=RUN_FILES)
     d = Path(directory)
     if not d.is_dir():
         raise SenetError(f"report: {str(d)!r} is not a directory (give a run, study or analysis directory)")
@@ -66,7 +72,7 @@ def report(directory, out=None, title: str | None = None) -> Path:
         f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>"
         f"<p class='meta'>{_e(str(d.resolve()))} &middot; generated {stamp}</p>{''.join(body)}</body></html>"
     )
-    target = Path(out) if out else d / "report.html"
+    target = d / "report.html" if out is None else check_output(out, (".html",), keep=RUN_FILES)
     write_text(target, page)
     return target
 
@@ -108,7 +114,7 @@ def _section(d: Path, level: int) -> list[str]:
     parts: list[str] = []
     md_stems = {p.stem for p in d.glob("*.md")}
     for p in sorted(d.glob("*.md")):
-        parts.append(markdown(p.read_text(encoding="utf-8"), level))
+        parts.append(markdown(p.read_text(encoding="utf-8", errors="replace"), level))
     for name in ("summary.json", "config.json"):
         if (d / name).exists():
             parts.append(f"<h{level + 1}>{name}</h{level + 1}>" + _json_table(d / name))
@@ -128,7 +134,7 @@ def image(path: Path) -> str:
 
 
 def csv_table(path: Path) -> str:
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
         rows = list(csv.reader(f))
     if not rows:
         return "<p class='meta'>(empty)</p>"
@@ -146,7 +152,7 @@ def _table(header, rows) -> str:
 def _json_table(path: Path) -> str:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
+    except ValueError as e:  # not JSON, or not UTF-8
         return f"<p class='meta'>{_e(path.name)}: not valid JSON ({_e(str(e))})</p>"
     if not isinstance(data, dict):
         return f"<pre>{_e(json.dumps(data, indent=1)[:4000])}</pre>"

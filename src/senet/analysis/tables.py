@@ -76,7 +76,7 @@ NUMBERS = (10, 11, 12, 13, 14, 15, 16)
 
 def parse_tables(spec) -> list[int]:
     """``13``, ``"13"``, ``"10,13"`` or ``"all"`` -> table numbers; anything else names what exists."""
-    if spec in ("all", None):
+    if spec == "all":
         return list(NUMBERS)
     items = [spec] if isinstance(spec, int) else str(spec).split(",")
     try:

@@ -78,6 +78,11 @@ def command_line(args) -> str:
 def run(args):
     from ..benchmark import bench, format_table
 
+    if args.output:  # refused before minutes of timing, not after
+        from ..engine.rundir import RUN_FILES
+        from ..io import check_output
+
+        check_output(args.output, (".json",), keep=RUN_FILES)
     result = bench(
         args.models,
         **given(args, "device", "mode", "batch_size", "size", "amp", "channels_last", "compile", "optimize"),

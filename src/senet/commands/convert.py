@@ -16,14 +16,20 @@ def add_arguments(p):
 def run(args):
     import torch
 
+    from ..engine.rundir import RUN_FILES
     from ..io import check_output
     from ..registry import create_model
-    from ..weights import save_weights
+    from ..weights import read_weights, save_weights
 
-    check_output(args.out, (".safetensors",), inputs=[args.checkpoint])
-    options = {"layout": args.layout} if args.layout else {}
+    check_output(args.out, (".safetensors",), inputs=[args.checkpoint], keep=RUN_FILES)
+    card = read_weights(args.checkpoint)[1] or {}
+    options = {}  # a senet file's card supplies the options it was built with (an SE variant's knobs)
+    if card.get("model") == args.model:
+        options = {k: tuple(v) if isinstance(v, list) else v for k, v in (card.get("options") or {}).items()}
+    if args.layout:
+        options["layout"] = args.layout
     with torch.device("meta"):  # the checkpoint materialises every tensor; loading checks every key and shape
         model = create_model(args.model, num_classes=args.num_classes, checkpoint=args.checkpoint, **options)
-    path = save_weights(model, args.out)
+    path = save_weights(model, args.out, classes=card.get("classes"))
     print(f"wrote {path} ({sum(p.numel() for p in model.parameters()):,} parameters of {args.model})")
     return 0

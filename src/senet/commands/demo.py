@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 
 HELP = "train se_resnet20_cifar and resnet20_cifar on the built-in digits (3 seeds each) and compare them"
@@ -17,10 +16,7 @@ def add_arguments(p):
         "--runs", type=int, default=3, help="seeds per model (default 3): mean and spread over them"
     )
     p.add_argument(
-        "--threads",
-        type=int,
-        default=int(os.environ.get("OMP_NUM_THREADS", 0)) or None,
-        help="CPU threads (default: OMP_NUM_THREADS or all)",
+        "--threads", type=_positive, help="CPU threads (default: torch's, i.e. OMP_NUM_THREADS or all)"
     )
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.add_argument("--json", action="store_true", help="the comparison as one JSON object")
@@ -44,3 +40,15 @@ def run(args):
     best = result["models"][0]["runs"][0]
     print(f"Evaluate a checkpoint again:  senet eval --checkpoint {best}/checkpoint_best.pt --data digits")
     return 0
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value

@@ -109,4 +109,7 @@ def run(args):
     summary = train(config_from_args(args))
     if args.json:
         print(json.dumps(summary))
-    return 0
+    # Stopped by a signal: the checkpoint is saved, but the run is not done; exit as the signal asks
+    # (130 for Ctrl-C, 143 for SIGTERM), so that `senet train ... && next` does not go on and a scheduler
+    # requeues the job. --max-steps is a stop that was asked for: exit 0.
+    return 128 + summary["signal"] if summary.get("signal") else 0

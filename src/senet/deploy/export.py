@@ -21,6 +21,7 @@ from ..io import atomic_write, check_output
 from ..layers import check_choice
 
 FORMATS = ("onnx", "torchscript")
+MIN_OPSET = 18  # torch.onnx.export(dynamo=True) writes opset 18 and newer; lower ones fail to convert
 SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts", ".torchscript")}
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
 
@@ -87,9 +88,14 @@ def export(
     stays dynamic). ``checkpoint``: weights to load first; ``options``: create_model options (SE knobs).
     """
     check_choice("format", format, FORMATS)
-    out = check_output(
-        out, SUFFIXES[format], inputs=[checkpoint] if isinstance(checkpoint, str | os.PathLike) else []
-    )
+    if opset is not None and (not isinstance(opset, int) or isinstance(opset, bool) or opset < MIN_OPSET):
+        raise SenetError(
+            f"opset must be an integer of at least {MIN_OPSET} (torch's ONNX exporter), got {opset!r}"
+        )
+    from ..engine.rundir import RUN_FILES
+
+    inputs = [checkpoint] if isinstance(checkpoint, str | os.PathLike) else []
+    out = check_output(out, SUFFIXES[format], inputs=inputs, keep=RUN_FILES)
     model, native, smallest = _resolve(model, checkpoint, num_classes, options)
     size = native if size is None else size
     if not isinstance(size, int) or isinstance(size, bool) or size < smallest:

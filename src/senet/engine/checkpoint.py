@@ -30,6 +30,8 @@ def save(state: dict, path: Path) -> Path:
 def load(path: str | os.PathLike) -> dict:
     """A full training state, read with ``weights_only=True``; a pickle with code is refused, not run."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {str(path)!r} is a directory; give a checkpoint file in it")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
     state = torch_load_safely(path)
@@ -101,7 +103,13 @@ def check_settings(state: dict, now: dict, recipe, path) -> None:
     the run has not passed the new length: the result then equals a run started with it. A cosine or
     multi-step schedule's shape depends on the length, so another ``--epochs`` is refused there.
     """
-    saved = state.get("config", {})
+    saved = dict(state.get("config", {}))
+    if "model_options" in saved and saved.get("model"):  # an option given at its default is the same run
+        from ..registry import model_options
+
+        defaults = model_options(saved["model"])
+        saved["model_options"] = {**defaults, **saved["model_options"]}
+        now = {**now, "model_options": {**defaults, **(now.get("model_options") or {})}}
     diffs = [
         f"{k} {_plain(saved[k])!r} -> {_plain(now.get(k))!r}"
         for k in COMPUTED

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 
 from .. import data as D
-from ..errors import SenetError
+from ..errors import SenetError, SenetTypeError
 from ..recipes import Recipe, default_recipe, get_recipe
 from ..runtime import check_amp
 from .distributed import DistEnv
+
+FLOAT32_MAX = 3.4028234663852886e38  # what the optimiser can hold: larger values overflow in torch
 
 
 @dataclass(frozen=True)
@@ -51,18 +54,33 @@ class TrainConfig:
     model_options: dict = field(default_factory=dict)  # SE knobs: reduction, squeeze, excitation, ...
 
     def __post_init__(self):
+        for name, kinds, optional in (
+            ("model", str, False),
+            ("data", str, False),
+            ("recipe", str, True),
+            ("out", str | os.PathLike, True),
+            ("resume", str | os.PathLike, True),
+            ("device", str, True),
+            ("class_balanced", bool, True),
+            *((b, bool, False) for b in ("channels_last", "compile", "sync_bn", "deterministic", "strict")),
+            *((b, bool, False) for b in ("progress", "tensorboard")),
+        ):
+            v = getattr(self, name)
+            if not (isinstance(v, kinds) or (optional and v is None)):
+                what = {str: "a string", bool: "True or False"}.get(kinds, "a string or a path")
+                raise SenetTypeError(f"{name} must be {what}{' or None' if optional else ''}, got {v!r}")
         check_amp(self.amp)
         for name in ("epochs", "batch_size", "accum_steps", "max_steps", "max_batches", "image_size"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
                 raise SenetError(f"{name} must be a positive integer, got {v!r}")
-        for name in ("seed", "workers"):
+        for name, high in (("seed", 2**31), ("workers", 1024)):
             v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                raise SenetError(f"{name} must be an integer >= 0, got {v!r}")
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < high:
+                raise SenetError(f"{name} must be an integer in [0, {high}), got {v!r}")
         for name, low, high, low_open in (
-            ("lr", 0.0, math.inf, True),
-            ("weight_decay", 0.0, math.inf, False),
+            ("lr", 0.0, FLOAT32_MAX, True),
+            ("weight_decay", 0.0, FLOAT32_MAX, False),
             ("label_smoothing", 0.0, 1.0, False),
         ):
             v = getattr(self, name)
@@ -71,7 +89,9 @@ class TrainConfig:
             if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
                 raise SenetError(f"{name} must be a finite number, got {v!r}")
             if v < low or (low_open and v == low) or v >= high:
-                interval = f"{'(' if low_open else '['}{low:g}, {high:g})"
+                interval = (
+                    f"{'(' if low_open else '['}{low:g}, {'inf' if high == FLOAT32_MAX else f'{high:g}'})"
+                )
                 raise SenetError(f"{name} must be in {interval}, got {v!r}")
         if not isinstance(self.model_options, dict):
             raise SenetError(f"model_options must be a dict, got {type(self.model_options).__name__}")

@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from .. import data as D
-from ..errors import CheckpointError, SenetError
+from ..errors import CheckpointError, SenetError, SenetTypeError
 from ..evaluation import evaluate_loader
 from ..io import write_json
 from . import checkpoint as ckpt
@@ -37,10 +37,16 @@ def train(config: TrainConfig | dict | None = None, **overrides) -> dict:
     ``senet.train(model="se_resnet20_cifar", data="digits", epochs=2, out="runs/x")``.
     Under torchrun every rank calls this; rank 0 writes the files.
     """
+    if isinstance(config, str):  # senet.train("se_resnet20_cifar", data="digits")
+        config = {"model": config}
     if isinstance(config, dict) or config is None:
         config = TrainConfig.from_dict({**(config or {}), **overrides})
-    elif overrides:
-        config = config.replace(**overrides)
+    elif isinstance(config, TrainConfig):
+        config = TrainConfig.from_dict({**config.as_dict(), **overrides}) if overrides else config
+    else:
+        raise SenetTypeError(
+            f"train needs a TrainConfig, a dict or a model name, got {type(config).__name__}"
+        )
     env = distributed.detect()
     device = distributed.device_for(env, config.device)
     distributed.setup(env, device)
@@ -67,7 +73,14 @@ def _checkpoint_to_resume(run: RunDir, cfg: TrainConfig) -> tuple[Path, dict] | 
     """
     existing = run.existing()
     if cfg.resume and cfg.resume != "auto":
-        return Path(cfg.resume), ckpt.load(cfg.resume)
+        path = Path(cfg.resume)
+        inside = path.resolve().parent == run.path.resolve()
+        if existing and not inside:
+            raise SenetError(
+                f"{run.path} holds another run ({', '.join(existing)}); resume {str(path)!r} into its own "
+                "directory or into an empty --out"
+            )
+        return path, ckpt.load(path)
     if not cfg.resume:
         if existing:
             raise SenetError(
@@ -127,7 +140,12 @@ def fit(s: S.Session) -> dict:
                         f"stopped at epoch {s.epoch + 1}, step {s.step_in_epoch}: {s.out / LAST} "
                         "saved; continue with --resume auto",
                     )
-                    return {"status": "stopped", "epoch": s.epoch, "global_step": s.global_step}
+                    return {
+                        "status": "stopped",
+                        "signal": s.stop_requested,  # 0: stopped by --max-steps
+                        "epoch": s.epoch,
+                        "global_step": s.global_step,
+                    }
                 _end_epoch(s, train_sums, time.perf_counter() - start, writer)
     finally:
         if writer is not None:
@@ -160,7 +178,7 @@ def train_one_epoch(s: S.Session) -> torch.Tensor | None:
     batches = iter(loader)
     while s.step_in_epoch < steps:
         limit = s.config.max_steps is not None and s.global_step >= s.config.max_steps
-        if distributed.any_rank(s.stop_requested or limit, s.device):  # SIGTERM/SIGINT or --max-steps
+        if distributed.any_rank(bool(s.stop_requested) or limit, s.device):  # SIGTERM/SIGINT or --max-steps
             bar.close()
             _check_finite(s, sums)  # never save a diverged state over the last good checkpoint
             s.epoch_sums = sums.cpu()

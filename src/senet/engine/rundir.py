@@ -42,7 +42,7 @@ class RunDir:
 
     def __init__(self, path):
         self.path = Path(path)
-        self._created = False
+        self._made: list[Path] = []
 
     def __truediv__(self, name: str) -> Path:
         return self.path / name
@@ -73,8 +73,9 @@ class RunDir:
     def hold(self):
         if self.path.exists() and not self.path.is_dir():
             raise SenetError(f"--out {str(self.path)!r} is a file, not a directory; choose another --out")
-        self._created = not self.path.exists()
+        made = [p for p in (self.path, *self.path.parents) if not p.exists()]  # the folders this run makes
         self.path.mkdir(parents=True, exist_ok=True)
+        self._made = made
         before = set(os.listdir(self.path))
         handle = self._lock()
         ok = False
@@ -112,19 +113,23 @@ class RunDir:
         with contextlib.suppress(OSError):
             (self.path / LOCK).unlink()
         f.close()
-        if self._created:
-            with contextlib.suppress(OSError):
-                self.path.rmdir()  # only if nothing else is left
+        for folder in self._made:  # innermost first; each only if nothing else is in it
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
     def _remove_stale_temporaries(self) -> None:
         """``.NAME.*.tmp`` files are atomic writes a killed process never finished (``senet.io``)."""
-        for p in self.path.glob(".*.tmp"):
-            with contextlib.suppress(OSError):
-                p.unlink()
+        for name in RUN_FILES:
+            for p in self.path.glob(f".{name}.*.tmp"):
+                with contextlib.suppress(OSError):
+                    p.unlink()
 
     def _undo(self, before: set[str]) -> None:
-        """A failed start leaves nothing behind: remove what this run added."""
-        for name in set(os.listdir(self.path)) - before - {LOCK}:
+        """A failed start leaves nothing behind: remove the run files this run added (and nothing else:
+        another process may write into the same folder)."""
+        for name in set(os.listdir(self.path)) & set(RUN_FILES) - before:
             p = self.path / name
             with contextlib.suppress(OSError):
                 shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()

@@ -52,7 +52,7 @@ class Session:
     history: list[dict] = field(default_factory=list)
     epoch_sums: torch.Tensor | None = None  # train loss*n, hits, n, skipped of the epoch in progress
     train_time_s: float = 0.0
-    stop_requested: bool = False
+    stop_requested: int = 0  # the signal (SIGTERM, SIGINT) that asked the run to save and stop, 0: none
     last_good: str | None = None  # the last checkpoint saved or resumed from (every one is finite)
 
     @property
@@ -230,7 +230,7 @@ def stop_on_signals(session: Session):
     def handler(signum, frame):
         if session.stop_requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        session.stop_requested = True
+        session.stop_requested = signum
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
     try:

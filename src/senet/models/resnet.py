@@ -241,8 +241,8 @@ register_family(
     SE_NAMES,
     row_info={"resnext154_64x4d": {"recipe": "senet154"}},
 )
-register_family(
-    replace(RESNET, name="resnet_cifar", info=CIFAR_INFO),
+register_family(  # no layout: without a stem pool and with basic units both layouts are one network
+    replace(RESNET, name="resnet_cifar", info=CIFAR_INFO, options={"drop_rate": None, "in_chans": 3}),
     {n: s for n, s in SPECS.items() if s.stem == "cifar"},
     SE_NAMES,
 )
