@@ -1,5 +1,7 @@
 """Recipes (PAPER.md sec. 8) and TrainConfig validation."""
 
+import os
+
 import pytest
 
 from senet import SenetError, get_recipe, list_recipes
@@ -51,3 +53,21 @@ def test_cli_recipes_and_unknown_recipe_exit_2(capsys):
     assert "cifar-shake" in capsys.readouterr().out
     assert main(["recipes", "nope"]) == 2
     assert "unknown recipe" in capsys.readouterr().err
+
+
+def test_the_training_page_shows_every_recipe():
+    """docs/training.md's recipe table is generated from the recipes (SENET_REGEN_DOCS=1 rewrites it)."""
+    from pathlib import Path
+
+    doc = Path(__file__).parents[1] / "docs" / "training.md"
+    start, end = "<!-- recipes-table -->", "<!-- /recipes-table -->"
+    rows = ["| recipe | values | source |", "|---|---|---|"]
+    rows += [f"| `{r.name}` | {r.describe()} | {r.source} |" for r in map(get_recipe, list_recipes())]
+    text = doc.read_text()
+    head, rest = text.split(start)
+    _, tail = rest.split(end)
+    wanted = f"{head}{start}\n" + "\n".join(rows) + f"\n{end}{tail}"
+    if os.environ.get("SENET_REGEN_DOCS"):
+        doc.write_text(wanted)
+        text = wanted
+    assert text == wanted

@@ -51,6 +51,25 @@ class Recipe:
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def describe(self) -> str:
+        """One line with every value that differs between recipes (what ``senet recipes`` prints)."""
+        sched = {
+            "step": f"/{1 / self.gamma:g} every {self.step_epochs} epochs",
+            "multistep": f"x{self.gamma:g} at {', '.join(f'{m:.0%}' for m in self.milestones)} of the epochs",
+            "cosine": "cosine",
+            "plateau": f"/{1 / self.gamma:g} on plateau ({self.plateau_reductions}x)",
+        }[self.schedule]
+        extras = [f"label smoothing {self.label_smoothing:g}"] if self.label_smoothing else []
+        extras += ["no SE biases"] if self.se_bias is False else []
+        extras += [f"Cutout {self.cutout}x{self.cutout}"] if self.cutout else []
+        extras += [f"BN frozen for the last {self.freeze_bn_epochs} epochs"] if self.freeze_bn_epochs else []
+        return (
+            f"{self.epochs} epochs, batch {self.batch_size}, lr {self.lr:g} per {self.ref_batch} images "
+            f"(linear scaling), SGD momentum {self.momentum:g}{' Nesterov' if self.nesterov else ''}, "
+            f"wd {self.weight_decay:g}, {sched}, augment {self.augment}"
+            + (", " + ", ".join(extras) if extras else "")
+        )
+
     def lr_for(self, global_batch: int) -> float:
         """The learning rate scaled linearly from ``ref_batch`` to ``global_batch`` images."""
         return self.lr * global_batch / self.ref_batch

@@ -11,10 +11,14 @@ def add_arguments(p):
     p.add_argument("--model", required=True, help="SE model name, e.g. se_resnet20_cifar")
     p.add_argument("--checkpoint", help="trained weights (.pt/.safetensors; default: random initialisation)")
     p.add_argument("--data", default="digits", help="dataset (default: digits)")
-    p.add_argument("--classes", help="comma-separated class names to plot (default: the first four)")
+    p.add_argument(
+        "--classes",
+        help="comma-separated class names to plot (default: goldfish, pug, plane, cliff by synset where the data has them, else its first four)",
+    )
     p.add_argument("--samples", type=int, default=50, help="images per class (paper: 50)")
     p.add_argument(
-        "--blocks", help="comma-separated SE blocks, e.g. SE_2_3,SE_4_3 (default: last of each stage)"
+        "--blocks",
+        help="comma-separated SE blocks, e.g. SE_2_3,SE_4_3 (default: as Sec. 7.2, the last block of each stage and every block of the last)",
     )
     p.add_argument(
         "--drop-stage", type=int, help="also evaluate with this stage's SE blocks replaced by identity"

@@ -20,21 +20,6 @@ def run(args):
         if args.json:
             print(json.dumps(r.as_dict()))
             continue
-        sched = {
-            "step": f"/{1 / r.gamma:g} every {r.step_epochs} epochs",
-            "multistep": f"x{r.gamma:g} at {', '.join(f'{m:.0%}' for m in r.milestones)} of the epochs",
-            "cosine": "cosine",
-            "plateau": f"/{1 / r.gamma:g} on plateau ({r.plateau_reductions}x)",
-        }[r.schedule]
-        extras = [f"label smoothing {r.label_smoothing:g}"] if r.label_smoothing else []
-        extras += ["no SE biases"] if r.se_bias is False else []
-        extras += [f"Cutout {r.cutout}x{r.cutout}"] if r.cutout else []
-        extras += [f"BN frozen for the last {r.freeze_bn_epochs} epochs"] if r.freeze_bn_epochs else []
-        print(
-            f"{r.name}: {r.epochs} epochs, batch {r.batch_size}, lr {r.lr:g} per {r.ref_batch} images "
-            f"(linear scaling), SGD momentum {r.momentum:g}{' Nesterov' if r.nesterov else ''}, "
-            f"wd {r.weight_decay:g}, {sched}, augment {r.augment}"
-            + (", " + ", ".join(extras) if extras else "")
-        )
+        print(f"{r.name}: {r.describe()}")
         print(f"    source: {r.source}")
     return 0
