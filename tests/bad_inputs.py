@@ -68,6 +68,23 @@ CLI = [
     ("resume settings", [*RESUME, "--class-balanced"], r"other settings: class_balanced False -> True"),
     # --- values -------------------------------------------------------------------------------------
     ("bad value", ["train", *RUN, "--lr", "inf", "--out", "{tmp}/r"], r"lr must be a finite number"),
+    (
+        "bad value",
+        ["eval", "--model", "resnet20_cifar", "--scales", "32,x"],
+        r"scales must be comma-separated",
+    ),
+    (
+        "bad value",
+        ["eval", "--model", "resnet20_cifar", "--scales", "28"],
+        r"crop 32 is larger than scale 28",
+    ),
+    ("bad value", ["eval", "--model", "resnet20_cifar", "--crops", "10", "--flip"], r"use --crops 5 --flip"),
+    (
+        "bad value",
+        ["eval", "--model", "resnet20_cifar", "--fully-convolutional", "--crops", "3"],
+        r"takes no --crops",
+    ),
+    ("bad value", ["eval", "--model", "resnet20_cifar", "--scales", "32", "--ten-crop"], r"use --crops 10"),
     ("bad value", ["train", *RUN, "--lr", "-1", "--out", "{tmp}/r"], r"lr must be in \(0, inf\)"),
     ("bad value", ["train", *RUN, "--lr", "0", "--out", "{tmp}/r"], r"lr must be in \(0, inf\)"),
     (

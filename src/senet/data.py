@@ -41,6 +41,7 @@ class Views:
     crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)
     cutout: int = 0
     ten_crop: bool = False
+    multiview: object = None  # a senet.multiview.ViewPlan: every view of each image (ILSVRC protocol)
 
 
 def parse(spec: str) -> tuple[str, Path | None]:
@@ -126,6 +127,10 @@ class Cutout(torch.nn.Module):
 
 def _eval_transform(v: Views, mean, std) -> v2.Compose:
     """Sec. 8 evaluation: resize the shorter side to 256, centre crop 224 (or 320, or ten crops)."""
+    if v.multiview is not None:
+        from .multiview import MultiView
+
+        return MultiView(v.multiview, mean, std)
     resize = [v2.Resize(v.eval_resize, antialias=True)] if v.eval_resize else []
     norm = [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
     if v.ten_crop:
@@ -438,7 +443,15 @@ def eval_subset(dataset, world: int, rank: int) -> Dataset:
     return Subset(dataset, range(rank, len(dataset), world)) if world > 1 else dataset
 
 
-def loader(dataset, batch_size: int, sampler=None, workers: int = 0, pin: bool = False, seed: int = 0):
+def loader(
+    dataset,
+    batch_size: int,
+    sampler=None,
+    workers: int = 0,
+    pin: bool = False,
+    seed: int = 0,
+    collate_fn=None,
+):
     """A DataLoader with its own generator, so creating it never draws from the global RNG."""
     return DataLoader(
         dataset,
@@ -448,7 +461,7 @@ def loader(dataset, batch_size: int, sampler=None, workers: int = 0, pin: bool =
         drop_last=sampler is not None,
         num_workers=workers,
         pin_memory=pin,
-        collate_fn=collate,
+        collate_fn=collate_fn or collate,
         persistent_workers=False,
         generator=torch.Generator().manual_seed(seed),
         prefetch_factor=4 if workers else None,

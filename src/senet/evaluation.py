@@ -87,12 +87,21 @@ def evaluate(
     strict: bool = False,
     model_options: dict | None = None,
     amp: str | None = None,
+    scales: tuple[int, ...] | None = None,
+    crops: int | None = None,
+    flip: bool = False,
+    fully_convolutional: bool = False,
+    progress: bool = False,
 ) -> dict:
     """Evaluate ``model`` (a registered name or a module) on the validation split of ``data``.
 
     ``resize``/``crop`` default to the model's own protocol on ImageNet-style folders (Sec. 5.1: resize
     the short side to 256 and centre-crop 224; Inception-ResNet-v2: 352 and 299) and to the native 32x32
     for CIFAR, digits and synthetic data. A checkpoint's card supplies the model name and its options.
+
+    ``scales``, ``crops`` (1, 3, 5, 10), ``flip`` and ``fully_convolutional`` select the multi-scale,
+    multi-crop protocol of ILSVRC 2017 (:mod:`senet.multiview`): softmax probabilities averaged over every
+    view; the result adds ``per_scale`` (each scale's single-view and multi-view errors) and ``views``.
     """
     for name, value, low in (("batch_size", batch_size, 1), ("workers", workers, 0)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
@@ -108,29 +117,87 @@ def evaluate(
     if checkpoint is not None and not isinstance(checkpoint, str | os.PathLike):
         raise SenetTypeError(f"checkpoint must be a path, got {type(checkpoint).__name__}")
     model, options, card = _resolve(model, checkpoint, model_options or {})
+    if scales is not None and resize is not None:
+        raise SenetError("--resize is the single scale; with --scales every short side is in --scales")
     if kind == "imagefolder":
         size, crop_pct = _input_view(model)
         crop = crop or size
         resize = resize or round(crop / crop_pct)
-    views = D.Views(eval_resize=resize, eval_crop=crop, ten_crop=ten_crop, train_size=crop or 32)
+    plan = _plan(resize, crop, ten_crop, scales, crops, flip, fully_convolutional)
+    views = D.Views(
+        eval_resize=resize, eval_crop=crop, ten_crop=ten_crop, train_size=crop or 32, multiview=plan
+    )
     _, val, classes, _ = D.build(data, views, strict)
     from .weights import check_classes
 
     check_classes(card, classes, repr(str(checkpoint)))
     net = _model(model, checkpoint, len(classes), options)
     net = net.to(dev)
-    loader = D.loader(val, batch_size, workers=workers, pin=dev.type == "cuda")
-    result = evaluate_loader(net, loader, dev, len(classes), lambda: autocast(dev.type, amp))
+    if plan is not None:
+        result = _evaluate_views(
+            net, val, plan, dev, batch_size, workers, lambda: autocast(dev.type, amp), progress
+        )
+    else:
+        loader = D.loader(val, batch_size, workers=workers, pin=dev.type == "cuda")
+        result = evaluate_loader(net, loader, dev, len(classes), lambda: autocast(dev.type, amp))
     name = getattr(net, "model_name", type(net).__name__)
     return {
         "model": name,
         "checkpoint": str(checkpoint) if checkpoint else None,
         "data": data,
-        "resize": resize,
-        "crop": crop,
+        "resize": None if plan else resize,
+        "crop": None if plan and plan.fully_convolutional else crop,
         "ten_crop": ten_crop,
         **result,
         "classes": classes,
+    }
+
+
+def _plan(resize, crop, ten_crop, scales, crops, flip, fully_convolutional):
+    """The multi-view plan the options ask for, or None for the single-view (or ten-crop) evaluation."""
+    from .multiview import ViewPlan
+
+    if scales is None and crops is None and not flip and not fully_convolutional:
+        return None
+    if ten_crop:
+        raise SenetError(
+            "--ten-crop is the single-scale ten-crop evaluation; with --scales/--crops/--flip use --crops 10"
+        )
+    if isinstance(scales, int) and not isinstance(scales, bool):
+        scales = (scales,)
+    if scales is not None:
+        if not isinstance(scales, list | tuple):
+            raise SenetTypeError(f"scales must be a tuple of integers, got {type(scales).__name__}")
+        scales = tuple(scales)
+    return ViewPlan(
+        scales=scales or (resize or (crop or 32),),
+        crop=None if fully_convolutional else (crop or 32),
+        crops=1 if crops is None else crops,
+        flip=bool(flip),
+        fully_convolutional=bool(fully_convolutional),
+    )
+
+
+def _evaluate_views(net, val, plan, dev, batch_size, workers, autocast_fn, progress) -> dict:
+    """Every view of every image (:mod:`senet.multiview`), fused; one image's views share a batch."""
+    from .multiview import collate, view_errors, view_probabilities
+
+    per_batch = 1 if plan.fully_convolutional else max(1, batch_size // len(plan))
+    loader = D.loader(val, per_batch, workers=workers, pin=dev.type == "cuda", collate_fn=collate)
+    probs, targets, skipped, seconds = view_probabilities(net, loader, dev, batch_size, autocast_fn, progress)
+    return {
+        **view_errors(probs, targets, plan),
+        "num_images": len(targets),
+        "skipped": skipped,
+        "images_per_s": len(targets) / max(seconds, 1e-9),
+        "views": {
+            "scales": list(plan.scales),
+            "crop": plan.crop,
+            "crops": plan.crops,
+            "flip": plan.flip,
+            "fully_convolutional": plan.fully_convolutional,
+            "per_image": len(plan),
+        },
     }
 
 

@@ -32,13 +32,23 @@ def model_options(args) -> dict:
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 
-def _stages(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(s) for s in text.split(",") if s.strip())
-    except ValueError:
-        import argparse
+def int_list(what: str):
+    """An argparse type: comma-separated integers, e.g. ``2,3`` or ``256,288,320,352``."""
 
-        raise argparse.ArgumentTypeError(f"stages must be comma-separated integers, got {text!r}") from None
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            return tuple(int(s) for s in text.split(",") if s.strip())
+        except ValueError:
+            import argparse
+
+            raise argparse.ArgumentTypeError(
+                f"{what} must be comma-separated integers, got {text!r}"
+            ) from None
+
+    return parse
+
+
+_stages = int_list("stages")
 
 
 def given(args, *names: str, drop_none: bool = False) -> dict:

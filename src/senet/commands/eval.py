@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 
-from ._options import add_model_options, given, model_options
+from ._options import add_model_options, given, int_list, model_options
 
 HELP = "evaluate a model: top-1/top-5 error, loss, per-class accuracy, images/s"
 
@@ -20,6 +21,19 @@ def add_arguments(p):
     p.add_argument("--resize", type=int, help="shorter side before the crop (imagefolder default 256)")
     p.add_argument("--crop", type=int, help="centre crop (imagefolder default 224; the paper also uses 320)")
     p.add_argument("--ten-crop", action="store_true", help="average the logits of ten crops")
+    g = p.add_argument_group("multi-scale, multi-crop (the ILSVRC 2017 protocol; probabilities averaged)")
+    g.add_argument("--scales", type=int_list("scales"), help="short sides, e.g. 256,288,320,352")
+    g.add_argument(
+        "--crops",
+        type=int,
+        choices=(1, 3, 5, 10),
+        help="per scale: 1 centre, 3 along the long side, 5 corners + centre, 10 = 5 and mirrors",
+    )
+    g.add_argument("--flip", action="store_true", help="also the mirror of every crop")
+    g.add_argument(
+        "--fully-convolutional", action="store_true", help="the whole resized image instead of crops"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--device", help="cpu or cuda (default: cuda if available)")
@@ -37,8 +51,9 @@ def run(args):
     r = evaluate(
         args.model,
         **given(args, "checkpoint", "data", "resize", "crop", "ten_crop", "batch_size", "device", "workers"),
-        **given(args, "strict", "amp"),
+        **given(args, "strict", "amp", "scales", "crops", "flip", "fully_convolutional"),
         model_options=model_options(args),
+        progress=not args.no_progress and sys.stderr.isatty(),
     )
     if args.json:
         print(json.dumps(r))
@@ -48,6 +63,18 @@ def run(args):
         + (f", {r['skipped']} unreadable skipped" if r["skipped"] else "")
         + ")"
     )
+    if "per_scale" in r:
+        v = r["views"]
+        how = "whole image" if v["fully_convolutional"] else f"{v['crops']} crop(s) of {v['crop']}"
+        print(f"{v['per_image']} views per image: {how}{', and mirrors' if v['flip'] else ''} at each scale")
+        print("scale  views  single-view top-1/top-5  multi-view top-1/top-5")
+        for s in r["per_scale"]:
+            one, many = s["single_view"], s["multi_view"]
+            print(
+                f"{s['scale']:>5}  {s['views']:>5}  {one['top1_error']:>10.2f}% / {one['top5_error']:.2f}%"
+                f"  {many['top1_error']:>10.2f}% / {many['top5_error']:.2f}%"
+            )
+        print("fused over every view:")
     print(
         f"top-1 error {r['top1_error']:.2f}%  top-5 error {r['top5_error']:.2f}%  loss {r['loss']:.4f}  "
         f"{r['images_per_s']:.0f} images/s"

@@ -232,7 +232,22 @@ SPECS.update(
         for d in (20, 32, 44, 56)  # He et al. 2016a; ResNet-110 of Tables 4-5 is pre-activation (cifar.py)
     }
 )
-SE_NAMES = {name: ("senet154" if name == "resnext154_64x4d" else f"se_{name}") for name in SPECS}
+# Table 9's ResNeXt-101 32x48d (Mahajan et al. 2018, trained with Instagram hashtags): torchvision's layout
+# (stride on the 3x3, padded stem pool) as their released torch.hub models; kept apart so that it
+# defaults to that layout.
+WSL_SPECS = {
+    "resnext101_32x48d": ResNetSpec(
+        "bottleneck",
+        (3, 4, 23, 3),
+        _IMAGENET,
+        tuple(32 * 48 * 2**i for i in range(4)),
+        groups=32,
+        stride_on="3x3",
+    ),
+}
+SE_NAMES = {
+    name: ("senet154" if name == "resnext154_64x4d" else f"se_{name}") for name in [*SPECS, *WSL_SPECS]
+}
 
 RESNET = Family("resnet", ResNet, PLACEMENTS, {"layout": "official", "drop_rate": None, "in_chans": 3})
 register_family(
@@ -240,6 +255,11 @@ register_family(
     {n: s for n, s in SPECS.items() if s.stem != "cifar"},
     SE_NAMES,
     row_info={"resnext154_64x4d": {"recipe": "senet154"}},
+)
+register_family(
+    replace(RESNET, info={"recipe": "imagenet"}, options={**RESNET.options, "layout": "torchvision"}),
+    WSL_SPECS,
+    SE_NAMES,
 )
 register_family(  # no layout: without a stem pool and with basic units both layouts are one network
     replace(RESNET, name="resnet_cifar", info=CIFAR_INFO, options={"drop_rate": None, "in_chans": 3}),
