@@ -27,8 +27,8 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks hubconf.py
+	$(BIN)/ruff format --check src tests benchmarks hubconf.py
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks

@@ -407,10 +407,40 @@ CLI += [
         ["train", "--model", "resnet20_cifar", "--layout", "torchvision", "--out", "{tmp}/r"],
         r"does not take \['layout'\]",
     ),
+    ("predict", ["predict", "--model", "resnet20_cifar"], r"no images given"),
+    ("predict", ["predict", "--model", "resnet20_cifar", "--top-k", "0", "{text}"], r"top.k"),
+    (
+        "predict",
+        ["predict", "--model", "resnet20_cifar", "--checkpoint", "{weights}", "--pretrained", "{text}"],
+        r".",
+    ),
+    ("data", ["train", *RUN[:2], "--data", "digits:/x", "--out", "{tmp}/r"], r"built in and takes no path"),
+    ("data", ["train", *RUN[:2], "--data", "synthetic:1", "--out", "{tmp}/r"], r"from 2 to 1000"),
+    ("fine-tuning", ["train", *RUN[:2], "--freeze-backbone", "--out", "{tmp}/r"], r"give --init"),
+    (
+        "fine-tuning",
+        ["train", *RUN[:2], "--init", "pretrained", "--out", "{tmp}/r"],
+        r"no pretrained weights for",
+    ),
+    (
+        "fine-tuning",
+        [
+            "train",
+            "--model",
+            "resnet50",
+            "--init",
+            "pretrained:tv_in1k",
+            "--layout",
+            "official",
+            "--out",
+            "{tmp}/r",
+        ],
+        r"needs layout='torchvision'",
+    ),
     (
         "data",
         ["train", *RUN[:2], "--data", "synthetic:foo", "--out", "{tmp}/r"],
-        r"built in and takes no path",
+        r"synthetic:N takes a number of classes",
     ),
     (
         "device",
@@ -508,6 +538,8 @@ DESCRIPTIONS = {
     "output": "writing over an input, a wrong suffix, a directory or a missing one as the output",
     "analysis": "analyses of a plain model or another model's checkpoint, reports of nothing",
     "library": "library calls with wrong types or values (each raises `SenetError`)",
+    "fine-tuning": "`--freeze-backbone` without `--init`, weights a model has none of, a layout they do not fit",
+    "predict": "no images, unreadable images only, a bad `--top-k`",
 }
 
 

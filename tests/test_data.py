@@ -146,3 +146,15 @@ def test_augmentation_is_a_function_of_seed_epoch_and_index():
     workers = [x for x, _, _ in D.loader(a, 16, workers=2)]
     inline = [x for x, _, _ in D.loader(a, 16, workers=0)]
     assert all(torch.equal(p, q) for p, q in zip(workers, inline))
+
+
+def test_the_evaluation_resize_takes_the_weights_interpolation():
+    from torchvision.transforms import v2
+
+    from senet import data as D
+
+    tf = D._eval_transform(
+        D.Views(eval_resize=236, eval_crop=224, interpolation="bicubic"), (0.5,) * 3, (0.5,) * 3
+    )
+    (resize,) = [t for t in tf.transforms if isinstance(t, v2.Resize)]
+    assert resize.interpolation == v2.InterpolationMode.BICUBIC and resize.size == [236]

@@ -1,7 +1,5 @@
 """Recipes (PAPER.md sec. 8) and TrainConfig validation."""
 
-import os
-
 import pytest
 
 from senet import SenetError, get_recipe, list_recipes
@@ -57,17 +55,8 @@ def test_cli_recipes_and_unknown_recipe_exit_2(capsys):
 
 def test_the_training_page_shows_every_recipe():
     """docs/training.md's recipe table is generated from the recipes (SENET_REGEN_DOCS=1 rewrites it)."""
-    from pathlib import Path
+    from docblock import check_block
 
-    doc = Path(__file__).parents[1] / "docs" / "training.md"
-    start, end = "<!-- recipes-table -->", "<!-- /recipes-table -->"
     rows = ["| recipe | values | source |", "|---|---|---|"]
     rows += [f"| `{r.name}` | {r.describe()} | {r.source} |" for r in map(get_recipe, list_recipes())]
-    text = doc.read_text()
-    head, rest = text.split(start)
-    _, tail = rest.split(end)
-    wanted = f"{head}{start}\n" + "\n".join(rows) + f"\n{end}{tail}"
-    if os.environ.get("SENET_REGEN_DOCS"):
-        doc.write_text(wanted)
-        text = wanted
-    assert text == wanted
+    check_block("docs/training.md", "recipes-table", "\n".join(rows))

@@ -42,6 +42,7 @@ class Views:
     cutout: int = 0
     ten_crop: bool = False
     multiview: object = None  # a senet.multiview.ViewPlan: every view of each image (ILSVRC protocol)
+    interpolation: str = "bilinear"  # of the evaluation resize (timm's SE weights expect bicubic)
 
 
 def parse(spec: str) -> tuple[str, Path | None]:
@@ -49,9 +50,13 @@ def parse(spec: str) -> tuple[str, Path | None]:
     kind, _, path = spec.partition(":")
     if kind not in KINDS:
         raise DataError(
-            f"unknown data {spec!r}: allowed are digits, synthetic, imagefolder:PATH, "
+            f"unknown data {spec!r}: allowed are digits, synthetic[:CLASSES], imagefolder:PATH, "
             "cifar10:PATH, cifar100:PATH"
         )
+    if kind == "synthetic" and path:  # synthetic:N, N classes
+        if not path.isdigit() or not 2 <= int(path) <= 1000:
+            raise DataError(f"--data synthetic:N takes a number of classes from 2 to 1000 (got {spec!r})")
+        return kind, None
     if kind in ("digits", "synthetic"):
         if path:
             raise DataError(f"--data {kind} is built in and takes no path (got {spec!r})")
@@ -76,7 +81,8 @@ def build(spec: str, views: Views, strict: bool = False) -> tuple[Dataset, Datas
     if kind == "digits":
         train, val, classes = _digits(train_tf, eval_tf)
     elif kind == "synthetic":
-        train, val, classes = _synthetic(train_tf, eval_tf, views.train_size)
+        count = int(spec.partition(":")[2] or 10)
+        train, val, classes = _synthetic(train_tf, eval_tf, views.train_size, count)
     elif kind == "imagefolder":
         train, val, classes = _imagefolder(path, train_tf, eval_tf)
     else:
@@ -130,8 +136,9 @@ def _eval_transform(v: Views, mean, std) -> v2.Compose:
     if v.multiview is not None:
         from .multiview import MultiView
 
-        return MultiView(v.multiview, mean, std)
-    resize = [v2.Resize(v.eval_resize, antialias=True)] if v.eval_resize else []
+        return MultiView(v.multiview, mean, std, v.interpolation)
+    mode = v2.InterpolationMode(v.interpolation)
+    resize = [v2.Resize(v.eval_resize, interpolation=mode, antialias=True)] if v.eval_resize else []
     norm = [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
     if v.ten_crop:
         crop = v.eval_crop or v.train_size

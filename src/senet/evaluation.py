@@ -92,6 +92,7 @@ def evaluate(
     flip: bool = False,
     fully_convolutional: bool = False,
     progress: bool = False,
+    pretrained=None,
 ) -> dict:
     """Evaluate ``model`` (a registered name or a module) on the validation split of ``data``.
 
@@ -102,7 +103,13 @@ def evaluate(
     ``scales``, ``crops`` (1, 3, 5, 10), ``flip`` and ``fully_convolutional`` select the multi-scale,
     multi-crop protocol of ILSVRC 2017 (:mod:`senet.multiview`): softmax probabilities averaged over every
     view; the result adds ``per_scale`` (each scale's single-view and multi-view errors) and ``views``.
+
+    ``pretrained`` (True or a tag, ``senet list --pretrained``) evaluates those weights with their own
+    preprocessing (crop fraction, interpolation) unless ``resize``/``crop`` say otherwise.
     """
+    if pretrained is not None and pretrained is not False:
+        if not isinstance(model, str) or checkpoint is not None:
+            raise SenetError("pretrained goes with a model name (--model) and no checkpoint")
     for name, value, low in (("batch_size", batch_size, 1), ("workers", workers, 0)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise SenetError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -120,18 +127,25 @@ def evaluate(
     if scales is not None and resize is not None:
         raise SenetError("--resize is the single scale; with --scales every short side is in --scales")
     if kind == "imagefolder":
-        size, crop_pct = _input_view(model)
+        size, crop_pct, interpolation = _input_view(model, pretrained, card)
         crop = crop or size
         resize = resize or round(crop / crop_pct)
+    else:
+        interpolation = "bilinear"
     plan = _plan(resize, crop, ten_crop, scales, crops, flip, fully_convolutional)
     views = D.Views(
-        eval_resize=resize, eval_crop=crop, ten_crop=ten_crop, train_size=crop or 32, multiview=plan
+        eval_resize=resize,
+        eval_crop=crop,
+        ten_crop=ten_crop,
+        train_size=crop or 32,
+        multiview=plan,
+        interpolation=interpolation,
     )
     _, val, classes, _ = D.build(data, views, strict)
     from .weights import check_classes
 
     check_classes(card, classes, repr(str(checkpoint)))
-    net = _model(model, checkpoint, len(classes), options)
+    net = _model(model, checkpoint, len(classes), options, pretrained)
     net = net.to(dev)
     if plan is not None:
         result = _evaluate_views(
@@ -218,18 +232,23 @@ def _resolve(model, checkpoint, options: dict) -> tuple[str | nn.Module, dict, d
     return model, options, card
 
 
-def _input_view(model) -> tuple[int, float]:
-    """The model's own evaluation size and crop fraction (Sec. 5.1: 224 of 256; 299 of 352)."""
+def _input_view(model, pretrained=None, card=None) -> tuple[int, float, str]:
+    """The evaluation size, crop fraction and interpolation the weights expect: a pretrained tag's, a
+    checkpoint card's, else the model's own (Sec. 5.1: 224 of 256; 299 of 352), bilinear."""
+    pre = (card or {}).get("preprocess") or {}
     if isinstance(model, str):
         from .registry import model_info
 
-        info = model_info(model)
-        return info.input_size[-1], info.crop_pct
-    cfg = getattr(model, "default_cfg", {}) if model is not None else {}
-    return cfg.get("input_size", (3, 224, 224))[-1], cfg.get("crop_pct", 0.875)
+        info = model_info(model, pretrained if pretrained is not False else None)
+        cfg = {"input_size": info.input_size, "crop_pct": info.crop_pct, "interpolation": info.interpolation}
+    else:
+        cfg = getattr(model, "default_cfg", {}) if model is not None else {}
+    cfg = {**cfg, **pre}
+    size = cfg.get("input_size", (3, 224, 224))[-1]
+    return size, cfg.get("crop_pct", 0.875), cfg.get("interpolation", "bilinear")
 
 
-def _model(model, checkpoint, num_classes: int, options: dict) -> nn.Module:
+def _model(model, checkpoint, num_classes: int, options: dict, pretrained=None) -> nn.Module:
     """A module as given (weights loaded if asked), or built by name with the checkpoint."""
     from .registry import create_model
     from .weights import load_weights
@@ -238,4 +257,6 @@ def _model(model, checkpoint, num_classes: int, options: dict) -> nn.Module:
         return load_weights(model, checkpoint) if checkpoint else model
     if not model:
         raise SenetError("no model given: pass --model NAME (or a checkpoint whose card records it)")
+    if pretrained is not None and pretrained is not False:
+        return create_model(model, num_classes=num_classes, pretrained=pretrained, **options)
     return create_model(model, num_classes=num_classes, checkpoint=checkpoint, **options)

@@ -84,16 +84,16 @@ class MultiView(nn.Module):
     """The dataset transform: an image -> a list with one tensor of views per scale (``F, 3, h, w``),
     each made as the single-crop evaluation makes its view (resize the short side, crop, normalise)."""
 
-    def __init__(self, plan: ViewPlan, mean, std):
+    def __init__(self, plan: ViewPlan, mean, std, interpolation: str = "bilinear"):
         super().__init__()
-        self.plan = plan
+        self.plan, self.mode = plan, v2.InterpolationMode(interpolation)
         self.norm = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
 
     def forward(self, img) -> list[torch.Tensor]:
         img = TF.to_image(img)
         out = []
         for scale in self.plan.scales:
-            resized = TF.resize(img, scale, antialias=True)
+            resized = TF.resize(img, scale, interpolation=self.mode, antialias=True)
             crops = [resized] if self.plan.fully_convolutional else self._crops(resized)
             if self.plan.flip or self.plan.crops == 10:
                 crops = crops + [TF.horizontal_flip(c) for c in crops]

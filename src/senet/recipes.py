@@ -47,6 +47,7 @@ class Recipe:
     crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)  # and aspect-ratio jitter
     cutout: int = 0  # side of the Cutout square (DeVries & Taylor; Shake-Shake), 0 = none
     freeze_bn_epochs: int = 0  # BN statistics frozen (eval mode) in the last N epochs (SENet-154)
+    warmup_epochs: int = 0  # linear warm-up from a tenth of the rate over the first N epochs
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -63,6 +64,7 @@ class Recipe:
         extras += ["no SE biases"] if self.se_bias is False else []
         extras += [f"Cutout {self.cutout}x{self.cutout}"] if self.cutout else []
         extras += [f"BN frozen for the last {self.freeze_bn_epochs} epochs"] if self.freeze_bn_epochs else []
+        extras += [f"{self.warmup_epochs} warm-up epoch(s)"] if self.warmup_epochs else []
         return (
             f"{self.epochs} epochs, batch {self.batch_size}, lr {self.lr:g} per {self.ref_batch} images "
             f"(linear scaling), SGD momentum {self.momentum:g}{' Nesterov' if self.nesterov else ''}, "
@@ -177,6 +179,20 @@ _RECIPES = (
         weight_decay=1e-4,
         label_smoothing=0.1,
         freeze_bn_epochs=5,
+    ),
+    Recipe(
+        "finetune",
+        "not from the paper: fine-tuning pretrained weights (senet train --init): a short cosine schedule at "
+        "a tenth of the from-scratch rate with one warm-up epoch, as common practice (torchvision's and "
+        "timm's fine-tuning examples); every value is ours",
+        epochs=10,
+        batch_size=64,
+        lr=0.01,
+        ref_batch=256,
+        weight_decay=1e-4,
+        schedule="cosine",
+        warmup_epochs=1,
+        crop_scale=(0.25, 1.0),
     ),
     Recipe(
         "digits",

@@ -42,6 +42,7 @@ class ModelInfo:
     # a file of another revision is refused (senet.weights). 2: resnet110/164_cifar, shake_even29 (0.2).
     revision: int = 1
     recipe: str | None = None  # the recipe of the model's paper (``senet recipes``), the default for its data
+    pretrained: Mapping | None = None  # with model_info(name, tag): the tag's card (senet.pretrained.Tag)
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -123,9 +124,20 @@ def list_models(pattern: str = "*") -> list[str]:
     return sorted(n for n in _MODELS if fnmatch.fnmatch(n, pattern))
 
 
-def model_info(name: str) -> ModelInfo:
-    """The metadata of a registered model; unknown names fail with the closest matches."""
-    return _entry(name).info
+def model_info(name: str, tag=None) -> ModelInfo:
+    """The metadata of a registered model; unknown names fail with the closest matches. With ``tag``
+    (True for the default, or a tag name) the preprocessing is the weights' and ``pretrained`` holds the
+    tag's card: source, license, published errors and their transform, what is checked."""
+    info = _entry(name).info
+    if tag is None or tag is False:
+        return info
+    from .pretrained import get_tag
+
+    t = get_tag(name, tag)
+    cfg = t.cfg()
+    return replace(info, input_size=cfg["input_size"], crop_pct=cfg["crop_pct"],
+                   interpolation=cfg["interpolation"], mean=cfg["mean"], std=cfg["std"],
+                   pretrained=t.as_dict())  # fmt: skip
 
 
 def model_options(name: str) -> dict[str, object]:
@@ -149,13 +161,30 @@ def se_config(name: str, **options) -> SEConfig | None:
     return SEConfig.from_options(**se_options).check(entry.family.placements, stage_ids)
 
 
-def create_model(name: str, num_classes: int | None = None, checkpoint=None, **options) -> nn.Module:
-    """Build a registered model, optionally loading ``checkpoint`` (a path to .pth/.pt/.safetensors).
+def create_model(
+    name: str, num_classes: int | None = None, checkpoint=None, pretrained=None, **options
+) -> nn.Module:
+    """Build a registered model, optionally loading ``checkpoint`` (a path to .pth/.pt/.safetensors) or
+    ``pretrained`` weights (True for the model's default tag, or a tag: ``senet list --pretrained``).
 
     ``options`` are the SE knobs of the paper's ablations (``reduction``, ``squeeze``, ``excitation``,
     ``bias``, ``placement``, ``stages``) on SE models, and the family's own (``layout``, ``drop_rate``,
-    ``in_chans``); :func:`model_options` lists them.
+    ``in_chans``); :func:`model_options` lists them. With ``pretrained`` and another ``num_classes``
+    the classifier keeps its fresh initialisation (``model.reinitialized`` names its tensors), and
+    ``model.default_cfg`` is the preprocessing the weights expect.
     """
+    tag = None
+    if pretrained is not None and pretrained is not False:
+        from .pretrained import get_tag
+
+        if checkpoint is not None:
+            raise SenetError("pass pretrained or checkpoint, not both")
+        tag = get_tag(name, pretrained)
+        clash = {k: v for k, v in tag.options.items() if k in options and options[k] != v}
+        if clash:
+            need = ", ".join(f"{k}={v!r}" for k, v in clash.items())
+            raise SenetError(f"the weights {tag.name} need {need}; drop the other value")
+        options = {**tag.options, **options}
     entry = _entry(name)
     se = se_config(name, **options)
     own = {k: v for k, v in options.items() if k not in SEConfig.options()}
@@ -175,4 +204,14 @@ def create_model(name: str, num_classes: int | None = None, checkpoint=None, **o
         from .weights import load_weights
 
         load_weights(model, checkpoint)
+    if tag is not None:
+        from .pretrained import download
+        from .weights import init_from
+
+        model.reinitialized = init_from(model, download(tag))
+        model.default_cfg = model.pretrained_cfg = {
+            **model.default_cfg,
+            **tag.cfg(),
+            "num_classes": num_classes,
+        }
     return model

@@ -79,7 +79,24 @@ def model_card(model: nn.Module, classes: list[str] | None = None) -> dict:
         card["num_classes"] = num_classes
     if classes is not None:
         card["classes"] = list(classes)
+    cfg = getattr(model, "default_cfg", None)
+    if isinstance(cfg, Mapping) and all(k in cfg for k in PREPROCESS):  # what the weights expect to be shown
+        card["preprocess"] = {k: list(cfg[k]) if isinstance(cfg[k], tuple) else cfg[k] for k in PREPROCESS}
     return card
+
+
+PREPROCESS = ("input_size", "crop_pct", "interpolation", "mean", "std")
+
+
+def apply_preprocess(model: nn.Module, card: Mapping | None) -> None:
+    """Set ``model.default_cfg``'s preprocessing from a card that records it (a run on digits normalises
+    with the digits' statistics, not the model's ImageNet or CIFAR defaults)."""
+    pre = (card or {}).get("preprocess")
+    if not isinstance(pre, Mapping) or not isinstance(getattr(model, "default_cfg", None), dict):
+        return
+    model.default_cfg.update(
+        {k: tuple(v) if isinstance(v, list) else v for k, v in pre.items() if k in PREPROCESS}
+    )
 
 
 def _card_from_metadata(meta: dict) -> dict | None:
@@ -217,6 +234,29 @@ def load_weights(model: nn.Module, checkpoint, strict: bool = True) -> nn.Module
     A file's card (what it holds) must agree with the model; a foreign file in senet's key style needs the
     torchvision layout; non-float weights and NaN/inf are refused (``senet.weights``).
     """
+    _load(model, checkpoint, strict)
+    return model
+
+
+def init_from(model: nn.Module, checkpoint) -> list[str]:
+    """Fine-tuning: load ``checkpoint`` into ``model`` except a classifier (``fc``) whose number of classes
+    differs, which keeps its fresh initialisation; returns the names of the tensors re-initialised.
+
+    Every other check of :func:`load_weights` applies (the model and its options must be the file's)."""
+    return _load(model, checkpoint, True, head=True)
+
+
+def _head_mismatch(
+    model: nn.Module, sd: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor]
+) -> list[str]:
+    fc = getattr(model, "fc", None)
+    if not isinstance(fc, nn.Linear):
+        return []
+    keys = [f"fc.{n}" for n, _ in fc.named_parameters()]
+    return [k for k in keys if k in sd and k in own and sd[k].shape != own[k].shape]
+
+
+def _load(model: nn.Module, checkpoint, strict: bool, head: bool = False) -> list[str]:
     if not isinstance(model, nn.Module):
         raise SenetTypeError(f"load_weights needs a torch.nn.Module, got {type(model).__name__}")
     if isinstance(checkpoint, Mapping):  # a state_dict, or a checkpoint dict holding one
@@ -236,14 +276,19 @@ def load_weights(model: nn.Module, checkpoint, strict: bool = True) -> nn.Module
             "Cadene/timm legacy SE-ResNet-18/34 weights are not supported: their basic block has an "
             "extra ReLU after bn2, so they compute another function than senet's se_resnet18/34"
         )
+    if head and card is not None:  # another task's classes: what is compared is the network
+        card = {k: v for k, v in card.items() if k not in ("num_classes", "classes")}
     if not isinstance(checkpoint, Mapping) or card is not None:
         check_card(model, card, style, where)
     sd = convert_state_dict(sd)
     own = model.state_dict()
+    fresh = _head_mismatch(model, sd, own) if head else []
+    sd = {k: v for k, v in sd.items() if k not in fresh}
+    own_kept = {k: v for k, v in own.items() if k not in fresh}
     _check_values(sd, own, where)
     # BN's num_batches_tracked (PyTorch >= 0.4.1) is absent from older files, e.g. Cadene's 2017 weights;
     # torch itself loads them, keeping the model's counter.
-    missing = [k for k in own if k not in sd and not k.endswith("num_batches_tracked")]
+    missing = [k for k in own_kept if k not in sd and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in sd if k not in own]
     shapes = [
         f"{k}: file {tuple(sd[k].shape)} vs model {tuple(v.shape)}"
@@ -264,8 +309,10 @@ def load_weights(model: nn.Module, checkpoint, strict: bool = True) -> nn.Module
         hint = _hint(model, sd, own)
         raise CheckpointError(f"checkpoint does not fit {name}: {'; '.join(problems)}{hint}")
     on_meta = any(p.is_meta for p in model.parameters())
-    model.load_state_dict(sd, strict=strict, assign=on_meta)
-    return model
+    model.load_state_dict(sd, strict=strict and not fresh, assign=on_meta)
+    if not fresh:  # the same task: the weights' own preprocessing (fine-tuning keeps the new data's)
+        apply_preprocess(model, card)
+    return fresh
 
 
 def _hint(model, sd, own) -> str:

@@ -14,6 +14,14 @@ def add_arguments(p):
     p.add_argument("--model", help="a registered name (default: the one a training checkpoint records)")
     p.add_argument("--checkpoint", help="checkpoint_best.pt, model.safetensors, or any state_dict file")
     p.add_argument(
+        "--pretrained",
+        nargs="?",
+        const=True,
+        metavar="TAG",
+        help="the model's pretrained weights (default tag, or TAG: `senet list --pretrained`), downloaded "
+        "once; evaluated with their own preprocessing",
+    )
+    p.add_argument(
         "--data",
         default="digits",
         help="digits | synthetic | imagefolder:PATH | cifar10:PATH | cifar100:PATH",
@@ -51,7 +59,7 @@ def run(args):
     r = evaluate(
         args.model,
         **given(args, "checkpoint", "data", "resize", "crop", "ten_crop", "batch_size", "device", "workers"),
-        **given(args, "strict", "amp", "scales", "crops", "flip", "fully_convolutional"),
+        **given(args, "strict", "amp", "scales", "crops", "flip", "fully_convolutional", "pretrained"),
         model_options=model_options(args),
         progress=not args.no_progress and sys.stderr.isatty(),
     )

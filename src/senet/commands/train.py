@@ -65,6 +65,20 @@ def add_arguments(p):
     p.add_argument("--max-batches", type=int, help="at most this many batches per epoch (smoke tests)")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
+    p.add_argument(
+        "--init",
+        help="fine-tune: start from these weights (a file, or pretrained:TAG; a classifier of another class "
+        "count starts afresh; default recipe: finetune)",
+    )
+    p.add_argument(
+        "--freeze-backbone",
+        type=int,
+        nargs="?",
+        const=1,
+        default=0,
+        metavar="EPOCHS",
+        help="with --init: train the classifier alone for the first EPOCHS (default 1) epochs",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_model_options(p)
 
@@ -99,6 +113,8 @@ def config_from_args(args):
         "max_batches",
         "progress",
         "tensorboard",
+        "init",
+        "freeze_backbone",
     )
     return TrainConfig(**{f: getattr(args, f) for f in fields}, model_options=model_options(args))
 

@@ -87,6 +87,8 @@ COMPUTED = (
     "max_batches",
     "sync_bn",
     "model_options",
+    "init",
+    "freeze_backbone",
 )
 # Schedules whose learning rate at epoch e does not depend on the run's length: --epochs may change.
 LENGTH_FREE_SCHEDULES = ("step", "plateau")

@@ -52,6 +52,8 @@ class TrainConfig:
     progress: bool = True
     tensorboard: bool = True
     model_options: dict = field(default_factory=dict)  # SE knobs: reduction, squeeze, excitation, ...
+    init: str | None = None  # fine-tuning: weights to start from, a path or "pretrained:TAG"
+    freeze_backbone: int = 0  # fine-tuning: epochs in which only the classifier learns
 
     def __post_init__(self):
         for name, kinds, optional in (
@@ -61,6 +63,7 @@ class TrainConfig:
             ("out", str | os.PathLike, True),
             ("resume", str | os.PathLike, True),
             ("device", str, True),
+            ("init", str | os.PathLike, True),
             ("class_balanced", bool, True),
             *((b, bool, False) for b in ("channels_last", "compile", "sync_bn", "deterministic", "strict")),
             *((b, bool, False) for b in ("progress", "tensorboard")),
@@ -74,6 +77,16 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
                 raise SenetError(f"{name} must be a positive integer, got {v!r}")
+        if (
+            not isinstance(self.freeze_backbone, int)
+            or isinstance(self.freeze_backbone, bool)
+            or self.freeze_backbone < 0
+        ):
+            raise SenetError(
+                f"freeze_backbone must be an integer >= 0 (epochs), got {self.freeze_backbone!r}"
+            )
+        if self.freeze_backbone and self.init is None:
+            raise SenetError("freeze_backbone trains the classifier on a backbone from --init; give --init")
         for name, high in (("seed", 2**31), ("workers", 1024)):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < high:
@@ -121,7 +134,9 @@ def resolve(config: TrainConfig, env: DistEnv) -> tuple[Recipe, dict]:
     """
     from ..registry import model_info
 
-    recipe = get_recipe(config.recipe or default_recipe(config.data, config.model))
+    recipe = get_recipe(
+        config.recipe or ("finetune" if config.init else default_recipe(config.data, config.model))
+    )
     batch = config.batch_size or recipe.batch_size
     per_rank = env.world_size * config.accum_steps
     if batch % per_rank:
@@ -160,11 +175,26 @@ def views_for(config: TrainConfig, recipe: Recipe, size: int) -> D.Views:
     return D.Views(augment, size, resize, size, recipe.crop_scale, recipe.crop_ratio, recipe.cutout)
 
 
+def init_tag(config: TrainConfig):
+    """The pretrained tag ``init="pretrained:TAG"`` names (``"pretrained"`` alone: the default), or None."""
+    init = str(config.init) if config.init is not None else ""
+    if init != "pretrained" and not init.startswith("pretrained:"):
+        return None
+    from ..pretrained import get_tag
+
+    return get_tag(config.model, init.partition(":")[2] or True)
+
+
 def model_options(config: TrainConfig, recipe: Recipe) -> dict:
-    """The SE options: the config's, plus the recipe's ``bias=False`` for SE models (TPAMI ablations)."""
+    """The SE options: the config's, plus the recipe's ``bias=False`` for SE models (TPAMI ablations), plus
+    what pretrained weights to start from need (``layout``)."""
     from ..registry import model_info
 
     opts = dict(config.model_options)
+    tag = init_tag(config)
+    for k, v in (tag.options if tag else {}).items():
+        if opts.setdefault(k, v) != v:
+            raise SenetError(f"--init {config.init} needs {k}={v!r}; drop --{k} {opts[k]}")
     if recipe.se_bias is False and model_info(config.model).se:
         opts.setdefault("bias", False)
     return opts

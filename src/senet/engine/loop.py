@@ -160,6 +160,10 @@ def train_one_epoch(s: S.Session) -> torch.Tensor | None:
         for m in s.model.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.eval()
+    frozen = S.backbone_frozen(s)
+    if frozen:  # fine-tuning: the backbone as it came (BN statistics too), only the classifier learns
+        s.model.eval()
+        s.model.fc.train()
     accum, cfg = s.config.accum_steps, s.config
     loader = _epoch_loader(s)
     steps = _steps_per_epoch(s)
@@ -209,6 +213,11 @@ def train_one_epoch(s: S.Session) -> torch.Tensor | None:
             )
             seen += n
         # 3. Step: unscale (fp16), skip the step if gradients overflowed, update the scale, clear grads.
+        #    A frozen backbone's gradients are dropped: SGD skips parameters without one (no decay either).
+        if frozen:
+            for name, p in s.model.named_parameters():
+                if not name.startswith("fc."):
+                    p.grad = None
         s.scaler.step(s.optimizer)
         s.scaler.update()
         s.optimizer.zero_grad(set_to_none=True)

@@ -22,7 +22,7 @@ from ..runtime import autocast
 from ..weights import model_card
 from . import checkpoint as ckpt
 from . import distributed
-from .config import TrainConfig, model_options, resolve, views_for
+from .config import TrainConfig, init_tag, model_options, resolve, views_for
 from .rundir import BEST, LAST
 
 
@@ -149,13 +149,22 @@ def build(config: TrainConfig, env: distributed.DistEnv, device: torch.device) -
     from ..registry import create_model
 
     recipe, resolved = resolve(config, env)
-    train_set, val_set, classes, _ = D.build(
-        config.data, views_for(config, recipe, resolved["image_size"]), config.strict
-    )
+    views = views_for(config, recipe, resolved["image_size"])
+    train_set, val_set, classes, (mean, std) = D.build(config.data, views, config.strict)
     train_set = D.Seeded(train_set, config.seed)  # augmentation by (seed, epoch, index): resumable
     resolved["model_options"] = model_options(config, recipe)
     torch.manual_seed(config.seed)  # the same initial weights on every rank and every run
     model = create_model(config.model, num_classes=len(classes), **resolved["model_options"])
+    resolved["reinitialized"] = _init(model, config, env) if config.init is not None else []
+    size = resolved["image_size"]  # what this run shows the model: saved in every card (senet.weights)
+    crop_pct = views.eval_crop / views.eval_resize if views.eval_resize else 1.0
+    model.default_cfg.update(
+        input_size=(3, size, size),
+        crop_pct=crop_pct,
+        interpolation="bilinear",
+        mean=tuple(mean),
+        std=tuple(std),
+    )
     model = model.to(
         device, memory_format=torch.channels_last if config.channels_last else torch.contiguous_format
     )
@@ -193,8 +202,43 @@ def build(config: TrainConfig, env: distributed.DistEnv, device: torch.device) -
     )
 
 
+def _init(model: nn.Module, config: TrainConfig, env) -> list[str]:
+    """Fine-tuning: the weights of ``config.init`` (a file, or ``pretrained:TAG``), a classifier of another
+    class count left to its fresh initialisation; returns the names of the re-initialised tensors."""
+    from ..pretrained import download
+    from ..weights import init_from
+
+    tag = init_tag(config)
+    path = download(tag, progress=config.progress and env.is_main) if tag else config.init
+    fresh = init_from(model, path)
+    if env.is_main:
+        what = (
+            f"re-initialised {', '.join(fresh)} (another number of classes)"
+            if fresh
+            else "every tensor loaded"
+        )
+        print(f"senet train: started from {tag.name if tag else path}: {what}", flush=True)
+    return fresh
+
+
+def backbone_frozen(session) -> bool:
+    """In the first ``freeze_backbone`` epochs only the classifier learns (fine-tuning)."""
+    return session.epoch < session.config.freeze_backbone
+
+
 def make_scheduler(optimizer, recipe: Recipe, epochs: int, lr: float):
-    """Per-epoch schedules of sec. 8: /10 every 30 epochs, milestones, cosine, or /10 on plateau."""
+    """Per-epoch schedules of sec. 8: /10 every 30 epochs, milestones, cosine, or /10 on plateau; with
+    ``recipe.warmup_epochs`` a linear warm-up from a tenth of the rate comes first (``SequentialLR``)."""
+    S = torch.optim.lr_scheduler
+    warm = min(recipe.warmup_epochs, epochs - 1)  # a run as short as the warm-up keeps one epoch of schedule
+    if warm and recipe.schedule != "plateau":
+        main = _schedule(optimizer, recipe, epochs - warm, lr)
+        ramp = S.LinearLR(optimizer, start_factor=0.1, total_iters=warm)
+        return S.SequentialLR(optimizer, [ramp, main], milestones=[warm])
+    return _schedule(optimizer, recipe, epochs, lr)
+
+
+def _schedule(optimizer, recipe: Recipe, epochs: int, lr: float):
     S = torch.optim.lr_scheduler
     return {
         "step": lambda: S.StepLR(optimizer, recipe.step_epochs, recipe.gamma),

@@ -1,0 +1,312 @@
+"""Pretrained weights by tag: ``create_model("se_resnet50", pretrained=True)`` or ``pretrained="TAG"``.
+
+The tags are a table (:data:`TAGS`): for each, where the file lives, the model options it needs, its
+license, the accuracy its source publishes with the evaluation transform that source used, and what can be
+checked about the file. Downloads use the ecosystem's own tools and caches, and happen only when asked:
+
+- Hugging Face hub files (``hf://REPO/FILE``) through ``huggingface_hub`` (its cache, ``HF_HUB_OFFLINE``,
+  its progress bar; ``HF_ENDPOINT`` for a mirror); the file's SHA-256 must equal the hub's own checksum
+  (the ETag of an LFS file, which names the cached blob).
+- Other files (torchvision's, Facebook's) through ``torch.hub`` into ``$TORCH_HOME/hub/checkpoints``; their
+  names carry a SHA-256 prefix, which is checked. ``SENET_WEIGHTS_BASE_URL`` replaces the scheme and host
+  of these URLs (a mirror inside a cluster).
+
+Without network and without a cached copy the error is one line naming the file and where to put it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import CheckpointError, SenetError
+
+IMAGENET = {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225), "num_classes": 1000}
+TIMM = "timm's results-imagenet.csv (224, crop 0.875, bilinear: the eval transform of these weights)"
+CADENE = ("the authors' Caffe weights (hujie-frank/SENet) as Cadene ported them, released by timm; the authors "
+          "publish {} top-1/top-5 error for the Caffe originals")  # fmt: skip
+TV = "torchvision: its weights' metadata (acc@1/acc@5), its evaluation transform"
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One pretrained file: ``model.tag``. ``top1``/``top5`` are **errors** (%) as the source publishes them
+    (converted from accuracy where it publishes that), with ``evaluated`` saying how it evaluated."""
+
+    model: str
+    tag: str
+    url: str  # hf://<repo>/<file> or https://...
+    license: str
+    top1: float | None
+    top5: float | None
+    evaluated: str  # who published the numbers, with which transform
+    crop_pct: float = 0.875
+    interpolation: str = "bilinear"
+    input_size: int = 224
+    options: dict = field(default_factory=dict)  # model options the file needs
+    note: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.model}.{self.tag}"
+
+    @property
+    def check(self) -> str:
+        """What is verified about the downloaded file."""
+        if self.url.startswith("hf://"):
+            return "SHA-256 equals the hub's checksum (ETag)"
+        prefix = _hash_prefix(self.url)
+        return f"SHA-256 starts with {prefix} (the file name's)" if prefix else "none published"
+
+    def cfg(self) -> dict:
+        """The preprocessing the weights expect, as ``model.default_cfg`` keys (timm's ``pretrained_cfg``)."""
+        return {
+            "input_size": (3, self.input_size, self.input_size),
+            "crop_pct": self.crop_pct,
+            "interpolation": self.interpolation,
+            "mean": IMAGENET["mean"],
+            "std": IMAGENET["std"],
+            "num_classes": IMAGENET["num_classes"],
+            "pretrained": self.name,
+            "license": self.license,
+        }
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "model": self.model,
+            "tag": self.tag,
+            "url": self.url,
+            "options": dict(self.options),
+            "license": self.license,
+            "top1_error": self.top1,
+            "top5_error": self.top5,
+            "evaluated": self.evaluated,
+            "check": self.check,
+            **{k: v for k, v in self.cfg().items() if k not in ("pretrained", "license")},
+            "note": self.note,
+        }
+
+
+def _caffe(model, file, top1, top5, authors):
+    """The authors' model through timm's release of Cadene's port (official layout: the paper's network)."""
+    base = "https://github.com/rwightman/pytorch-image-models/releases/download"
+    return Tag(
+        model, "caffe_in1k", f"{base}/{file}", "apache-2.0", top1, top5, TIMM, note=CADENE.format(authors)
+    )
+
+
+def _tv(model, tag, weights: str, note="", **kw):
+    """A torchvision weight: URL, accuracy and transform read from torchvision's own metadata."""
+    import torchvision.models as M
+
+    enum, member = weights.split(".")
+    w = getattr(getattr(M, enum), member)
+    t = w.transforms()
+    acc = w.meta["_metrics"]["ImageNet-1K"]
+    return Tag(
+        model,
+        tag,
+        w.url,
+        "bsd-3-clause",
+        round(100 - acc["acc@1"], 3),
+        round(100 - acc["acc@5"], 3),
+        f"{TV} ({weights}: resize {t.resize_size[0]}, crop {t.crop_size[0]})",
+        crop_pct=t.crop_size[0] / t.resize_size[0],
+        interpolation=t.interpolation.value,
+        input_size=t.crop_size[0],
+        options={"layout": "torchvision", **kw},
+        note=note,
+    )
+
+
+def _table() -> list[Tag]:
+    tv = "torchvision's own weights; its ResNets are the `torchvision` layout (stride on the 3x3)"
+    return [
+        # The authors' models (Table 2's released column), official layout: the paper's networks.
+        _caffe("se_resnet50", "v0.1-cadene/se_resnet50-ce0d4300.pth", 22.35, 6.268, "22.37/6.36"),
+        _caffe("se_resnet101", "v0.1-cadene/se_resnet101-7e38fcc6.pth", 21.63, 5.736, "21.75/5.72"),
+        _caffe("se_resnet152", "v0.1-cadene/se_resnet152-d17c99b7.pth", 21.338, 5.63, "21.34/5.54"),
+        _caffe("se_resnext50_32x4d", "v0.1-weights/legacy_se_resnext50_32x4d-f3651bad.pth", 20.92, 5.572,
+               "20.97/5.54"),
+        _caffe("se_resnext101_32x4d", "v0.1-weights/legacy_se_resnext101_32x4d-37725eac.pth", 19.726, 4.968,
+               "19.81/4.96"),
+        _caffe("senet154", "v0.1-weights/legacy_senet154-e9eb9fe6.pth", 18.68, 4.498, "18.68/4.47"),
+        # timm's own SE weights, trained with modern recipes: torchvision layout.
+        Tag("se_resnet50", "timm_a1_in1k", "hf://timm/seresnet50.a1_in1k/model.safetensors", "apache-2.0",
+            19.988, 5.296, "timm's results-imagenet.csv (224, crop 0.95, bicubic; 18.886/4.878 at 288, crop 1.0)",
+            crop_pct=0.95, interpolation="bicubic", options={"layout": "torchvision"},
+            note="SE-ResNet-50 trained by timm with the A1 recipe (600 epochs, LAMB, BCE)"),
+        Tag("se_resnext50_32x4d", "timm_racm_in1k", "hf://timm/seresnext50_32x4d.racm_in1k/model.safetensors",
+            "apache-2.0", 18.732, 4.376, "timm's results-imagenet.csv (224, crop 0.875, bicubic; 17.814/3.854 at 288)",
+            crop_pct=0.875, interpolation="bicubic", options={"layout": "torchvision"}),
+        # torchvision's plain twins, whose layout matches.
+        _tv("resnet18", "tv_in1k", "ResNet18_Weights.IMAGENET1K_V1", tv),
+        _tv("resnet34", "tv_in1k", "ResNet34_Weights.IMAGENET1K_V1", tv),
+        _tv("resnet50", "tv_in1k", "ResNet50_Weights.IMAGENET1K_V1", tv),
+        _tv("resnet50", "tv2_in1k", "ResNet50_Weights.IMAGENET1K_V2", tv + "; trained with torchvision's 2021 recipe"),
+        _tv("resnet101", "tv_in1k", "ResNet101_Weights.IMAGENET1K_V1", tv),
+        _tv("resnet152", "tv_in1k", "ResNet152_Weights.IMAGENET1K_V1", tv),
+        _tv("resnext50_32x4d", "tv_in1k", "ResNeXt50_32X4D_Weights.IMAGENET1K_V1", tv),
+        # Table 9's comparison row: Mahajan et al.'s weakly supervised ResNeXt-101 32x48d (torch.hub).
+        Tag("resnext101_32x48d", "ig_in1k", "https://download.pytorch.org/models/ig_resnext101_32x48-3e41cc8a.pth",
+            "cc-by-nc-4.0", 14.6, 2.4, "Mahajan et al. 2018 / facebookresearch/WSL-Images (224 centre crop); "
+            "the paper's Table 9 row", options={"layout": "torchvision"},
+            note="pre-trained on 940M Instagram images, fine-tuned on ImageNet; non-commercial license"),
+    ]  # fmt: skip
+
+
+_TAGS: dict[str, Tag] | None = None
+
+
+def tags() -> dict[str, Tag]:
+    """Every tag, ``{"model.tag": Tag}``; the first tag of a model is its default."""
+    global _TAGS
+    if _TAGS is None:
+        _TAGS = {t.name: t for t in _table()}
+    return _TAGS
+
+
+def list_pretrained(pattern: str = "*") -> list[str]:
+    """``model.tag`` names matching a shell-style pattern, in the table's order."""
+    import fnmatch
+
+    return [n for n in tags() if fnmatch.fnmatch(n, pattern)]
+
+
+def get_tag(model: str, pretrained) -> Tag:
+    """The tag ``pretrained`` names for ``model``: True for its default, or a tag (``"caffe_in1k"``, or the
+    full ``"se_resnet50.caffe_in1k"``); an unknown one fails with the model's tags."""
+    own = [t for t in tags().values() if t.model == model]
+    if pretrained is True:
+        if not own:
+            raise SenetError(f"no pretrained weights for {model}; `senet list --pretrained` shows the tags")
+        return own[0]
+    if not isinstance(pretrained, str) or isinstance(pretrained, bool):
+        raise SenetError(f"pretrained must be True or a tag name, got {pretrained!r}")
+    name = pretrained if "." in pretrained else f"{model}.{pretrained}"
+    if name in tags() and tags()[name].model == model:
+        return tags()[name]
+    choices = ", ".join(t.tag for t in own) or "none"
+    raise SenetError(
+        f"unknown tag {pretrained!r} for {model} (its tags: {choices}; see `senet list --pretrained`)"
+    )
+
+
+def _hash_prefix(url: str) -> str | None:
+    m = re.search(r"-([a-f0-9]{6,})\.", Path(urlsplit(url).path).name)
+    return m.group(1) if m else None
+
+
+def _mirror(url: str) -> str:
+    base = os.environ.get("SENET_WEIGHTS_BASE_URL")
+    if not base:
+        return url
+    parts = urlsplit(url)
+    return base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def download(tag: Tag, progress: bool = True) -> Path:
+    """The tag's file in the local cache, downloaded (and checked) if it is not there yet."""
+    if tag.url.startswith("hf://"):
+        return _from_hub(tag, progress)
+    return _from_url(tag, progress)
+
+
+def _from_hub(tag: Tag, progress: bool) -> Path:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    repo, filename = tag.url[len("hf://") :].rsplit("/", 1)
+    # huggingface_hub reads its environment once, at import: read it now, so a setting made later counts
+    endpoint = os.environ.get("HF_ENDPOINT") or None
+    cache = os.environ.get("HF_HUB_CACHE") or (
+        os.path.join(os.environ["HF_HOME"], "hub") if os.environ.get("HF_HOME") else None
+    )
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    quiet = logging.getLogger("huggingface_hub")  # its retry warnings: the error below is the one line
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        path = Path(
+            hf_hub_download(
+                repo,
+                filename,
+                endpoint=endpoint,
+                cache_dir=cache,
+                local_files_only=offline,
+                tqdm_class=_bar(progress),
+            )
+        )
+    except LocalEntryNotFoundError:
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        raise CheckpointError(
+            f"cannot download {tag.url} (no network, or HF_HUB_OFFLINE) and it is not cached: run once with "
+            f"network, point HF_ENDPOINT at a mirror, or put the hub repository {repo} in {cache or HF_HUB_CACHE}"
+        ) from None
+    except OSError as e:  # HTTP errors subclass OSError in huggingface_hub
+        raise CheckpointError(f"cannot download {tag.url}: {str(e).splitlines()[0]}") from None
+    finally:
+        quiet.setLevel(level)
+    blob = path.resolve()
+    if re.fullmatch(r"[0-9a-f]{64}", blob.name):  # an LFS file: the blob is named by the hub's SHA-256
+        if _sha256(blob) != blob.name:
+            blob.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+            raise CheckpointError(
+                f"{tag.url}: the downloaded file's SHA-256 differs from the hub's checksum; removed it, "
+                "run again to download it afresh"
+            )
+    return path
+
+
+def _bar(show: bool):
+    """huggingface_hub's bar shows on terminals only; as torch.hub's, ours shows when asked (job logs too)."""
+    from tqdm.auto import tqdm
+
+    class Bar(tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs.pop("name", None)
+            super().__init__(*args, **{**kwargs, "disable": not show})
+
+    return Bar
+
+
+def _from_url(tag: Tag, progress: bool) -> Path:
+    import torch.hub
+
+    url = _mirror(tag.url)
+    name = Path(urlsplit(tag.url).path).name
+    dest = Path(torch.hub.get_dir()) / "checkpoints" / name
+    prefix = _hash_prefix(tag.url)
+    if dest.exists():
+        if prefix and not _sha256(dest).startswith(prefix):
+            raise CheckpointError(f"{dest}: SHA-256 does not start with {prefix}; delete it and run again")
+        return dest
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("SENET_OFFLINE") == "1":
+        raise CheckpointError(f"offline and {name} is not cached: put it at {dest}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        torch.hub.download_url_to_file(url, str(dest), hash_prefix=prefix, progress=progress)
+    except RuntimeError as e:  # torch.hub's hash check
+        raise CheckpointError(f"{url}: {e}; nothing was kept") from None
+    except OSError as e:  # URLError, HTTPError, timeouts
+        reason = getattr(e, "reason", None) or e
+        raise CheckpointError(
+            f"cannot download {url} ({reason}); put the file at {dest}, or set SENET_WEIGHTS_BASE_URL to a mirror"
+        ) from None
+    return dest
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

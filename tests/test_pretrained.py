@@ -1,0 +1,221 @@
+"""Pretrained tags, downloaded from a loopback server the test starts: nothing here reaches the network.
+
+Files are made from randomly initialised timm and torchvision models; the hub is served with the headers
+huggingface_hub reads (HF_ENDPOINT), every other download through SENET_WEIGHTS_BASE_URL.
+"""
+
+import hashlib
+import io
+import json
+
+import pytest
+import timm
+import torch
+import torchvision
+from safetensors.torch import save
+
+import senet
+from loopback import Files
+from senet import pretrained as P
+from senet.cli import main
+from senet.errors import CheckpointError
+
+X = torch.randn(2, 3, 64, 64)
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    files = Files().start()
+    monkeypatch.setenv("HF_ENDPOINT", files.url)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("SENET_WEIGHTS_BASE_URL", files.url)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    yield files
+    if files.server is not None:
+        try:
+            files.stop()
+        except OSError:
+            pass
+
+
+def _pth(model) -> bytes:
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    return buf.getvalue()
+
+
+def _logits(model):
+    with torch.no_grad():
+        return model.eval()(X)
+
+
+def _add_tag(monkeypatch, tag):
+    monkeypatch.setitem(P.tags(), tag.name, tag)
+    return tag
+
+
+def test_hub_tag_in_the_torchvision_layout_downloads_checks_and_computes_timms_logits(hub, capfd, tmp_path):
+    source = timm.create_model("seresnet50", pretrained=False)
+    hub.add_hub("timm/seresnet50.a1_in1k", "model.safetensors", save(source.state_dict()))
+    model = senet.create_model("se_resnet50", pretrained="timm_a1_in1k")  # the table's own tag
+    torch.testing.assert_close(_logits(model), _logits(source))
+    assert model.layout == "torchvision" and model.reinitialized == []
+    cfg = model.default_cfg  # the weights' preprocessing, not the paper's
+    assert (cfg["crop_pct"], cfg["interpolation"], cfg["pretrained"]) == (
+        0.95,
+        "bicubic",
+        "se_resnet50.timm_a1_in1k",
+    )
+    assert "model.safetensors" in capfd.readouterr().err  # huggingface_hub's progress bar
+    gets = [r for r in hub.requests if r[0] == "GET"]
+    from PIL import Image
+
+    from senet.evaluation import evaluate
+
+    for c in ("a", "b"):  # evaluated with the weights' own transform: 224 of round(224 / 0.95), bicubic
+        (tmp_path / "val" / c).mkdir(parents=True)
+        (tmp_path / "train" / c).mkdir(parents=True)
+        for split in ("train", "val"):
+            Image.new("RGB", (300, 260), (90, 20, 200 * (c == "a"))).save(tmp_path / split / c / "0.png")
+    r = evaluate(
+        "se_resnet50", pretrained="timm_a1_in1k", data=f"imagefolder:{tmp_path}", workers=0, device="cpu"
+    )
+    assert (r["resize"], r["crop"], r["num_images"]) == (236, 224, 2)
+    hub.stop()  # the network is gone: the cached file serves
+    again = senet.create_model("se_resnet50", pretrained="se_resnet50.timm_a1_in1k")
+    torch.testing.assert_close(_logits(again), _logits(source))
+    assert len(gets) == 1
+
+
+def test_a_hub_file_that_differs_from_the_hubs_checksum_is_refused_and_removed(hub, tmp_path):
+    good = save(timm.create_model("seresnet50", pretrained=False).state_dict())
+    tampered = bytearray(good)
+    tampered[-1] ^= 1
+    hub.add_hub(
+        "timm/seresnet50.a1_in1k", "model.safetensors", bytes(tampered), etag=hashlib.sha256(good).hexdigest()
+    )
+    with pytest.raises(CheckpointError, match="differs from the hub's checksum; removed it"):
+        senet.create_model("se_resnet50", pretrained="timm_a1_in1k")
+    assert not [p for p in (tmp_path / "hf").rglob("*") if p.is_file() and p.stat().st_size > 1000]
+
+
+@pytest.mark.parametrize("layout", ["official", "torchvision"])
+def test_url_tags_official_layout_and_torchvision_weights(hub, monkeypatch, layout):
+    """The official layout (Cadene's port of the Caffe weights, as timm's legacy_seresnet50) and a torchvision
+    ResNet-50 file, each under a name carrying its SHA-256 prefix, served through SENET_WEIGHTS_BASE_URL."""
+    if layout == "official":
+        source, model, folder = (
+            timm.create_model("legacy_seresnet50", pretrained=False),
+            "se_resnet50",
+            "v0.1-cadene",
+        )
+    else:
+        source, model, folder = torchvision.models.resnet50(), "resnet50", "models"
+    data = _pth(source)
+    name = f"{model}-{hashlib.sha256(data).hexdigest()[:8]}.pth"
+    hub.add(f"/{folder}/{name}", data)
+    options = {} if layout == "official" else {"layout": "torchvision"}
+    tag = _add_tag(monkeypatch, P.Tag(model, "loopback", f"https://example.org/{folder}/{name}", "test", None, None,
+                                      "test", options=options))  # fmt: skip
+    net = senet.create_model(model, pretrained="loopback")
+    torch.testing.assert_close(_logits(net), _logits(source))
+    assert net.layout == layout and tag.check.startswith("SHA-256 starts with")
+    hub.stop()
+    torch.testing.assert_close(_logits(senet.create_model(model, pretrained="loopback")), _logits(source))
+
+
+def test_a_torchvision_file_whose_hash_is_not_its_names_is_refused(hub, tmp_path):
+    hub.add(
+        "/models/resnet50-0676ba61.pth", _pth(torchvision.models.resnet50())
+    )  # the real tag's name, other bytes
+    with pytest.raises(CheckpointError, match="nothing was kept"):
+        senet.create_model("resnet50", pretrained="tv_in1k")
+    assert not list((tmp_path / "torch").rglob("*.pth"))
+
+
+def test_offline_without_a_cached_file_is_one_line_naming_where_to_put_it(hub, tmp_path, monkeypatch):
+    hub.stop()
+    with pytest.raises(CheckpointError, match=r"put the file at .*resnet50-0676ba61\.pth"):
+        senet.create_model("resnet50", pretrained="tv_in1k")
+    # (with the network gone and no cached copy huggingface_hub retries for ~23 s before the same message)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(CheckpointError, match="HF_HUB_OFFLINE"):
+        senet.create_model("se_resnet50", pretrained="timm_a1_in1k")
+    argv = ["predict", "--model", "resnet50", "--pretrained", "tv_in1k", str(tmp_path / "x.jpg")]
+    assert main(argv) == 2
+
+
+def test_another_class_count_keeps_a_fresh_classifier(hub):
+    source = torchvision.models.resnet18()
+    data = _pth(source)
+    name = f"resnet18-{hashlib.sha256(data).hexdigest()[:8]}.pth"
+    hub.add(f"/models/{name}", data)
+    P.tags()["resnet18.loopback"] = P.Tag("resnet18", "loopback", f"https://example.org/models/{name}", "test",
+                                          None, None, "test", options={"layout": "torchvision"})  # fmt: skip
+    try:
+        net = senet.create_model("resnet18", pretrained="loopback", num_classes=7)
+    finally:
+        del P.tags()["resnet18.loopback"]
+    assert net.reinitialized == ["fc.weight", "fc.bias"] and net.fc.out_features == 7
+    torch.testing.assert_close(net.layer4[1].conv2.weight, source.layer4[1].conv2.weight)
+
+
+def test_tags_are_a_table_with_cards():
+    names = P.list_pretrained()
+    assert (
+        "se_resnet50.caffe_in1k" in names
+        and "resnet50.tv_in1k" in names
+        and "se_resnet50.timm_a1_in1k" in names
+    )
+    assert P.get_tag("se_resnet50", True).name == "se_resnet50.caffe_in1k"  # the paper's weights by default
+    for name, t in P.tags().items():
+        assert t.model in senet.list_models(), name
+        with torch.device("meta"):
+            senet.create_model(t.model, **t.options)  # the options the file needs are the model's
+        assert t.license and t.evaluated and t.check
+    tv = P.get_tag("resnet50", "tv2_in1k")  # read from torchvision's own metadata
+    w = torchvision.models.ResNet50_Weights.IMAGENET1K_V2
+    assert tv.top1 == pytest.approx(100 - w.meta["_metrics"]["ImageNet-1K"]["acc@1"]) and tv.url == w.url
+    info = senet.model_info("se_resnet50", "timm_a1_in1k")
+    assert info.crop_pct == 0.95 and info.pretrained["license"] == "apache-2.0"
+    with pytest.raises(senet.SenetError, match="its tags: caffe_in1k, timm_a1_in1k"):
+        senet.create_model("se_resnet50", pretrained="nope")
+    with pytest.raises(senet.SenetError, match="no pretrained weights for se_vgg16_bn"):
+        senet.create_model("se_vgg16_bn", pretrained=True)
+    with pytest.raises(senet.SenetError, match="need layout='torchvision'"):
+        senet.create_model("resnet50", pretrained="tv_in1k", layout="official")
+
+
+def test_list_pretrained_cli(capsys):
+    assert main(["list", "--pretrained"]) == 0
+    out = capsys.readouterr().out
+    assert "se_resnet50.caffe_in1k" in out and "resnet50.tv2_in1k" in out
+    assert main(["list", "--pretrained", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    row = next(r for r in rows if r["name"] == "se_resnet50.caffe_in1k")
+    assert row["params"] == 28_088_024 and row["gflops"] > 3.8 and row["license"] == "apache-2.0"
+
+
+def test_torch_hub_loads_from_a_local_clone():
+    from pathlib import Path
+
+    repo = str(Path(__file__).resolve().parents[1])
+    model = torch.hub.load(repo, "se_resnet50", source="local", pretrained=False)
+    assert model.model_name == "se_resnet50" and sum(p.numel() for p in model.parameters()) == 28_088_024
+    import runpy
+
+    entries = runpy.run_path(str(Path(repo) / "hubconf.py"))
+    public = {k for k, v in entries.items() if callable(v) and not k.startswith("_")}
+    assert public == set(senet.list_models())  # every model, and nothing else, is an entry point
+    small = torch.hub.load(repo, "resnet20_cifar", source="local", num_classes=3)
+    assert small(torch.randn(1, 3, 32, 32)).shape == (1, 3)
+
+
+def test_the_readme_shows_the_tag_table(capsys):
+    """README's tag table is `senet list --pretrained` as it prints (SENET_REGEN_DOCS=1 rewrites it)."""
+    from docblock import check_block
+
+    assert main(["list", "--pretrained"]) == 0
+    table = capsys.readouterr().out.rstrip("\n")
+    check_block("README.md", "pretrained-table", f"```\n$ senet list --pretrained\n{table}\n```")
