@@ -219,3 +219,15 @@ def test_the_readme_shows_the_tag_table(capsys):
     assert main(["list", "--pretrained"]) == 0
     table = capsys.readouterr().out.rstrip("\n")
     check_block("README.md", "pretrained-table", f"```\n$ senet list --pretrained\n{table}\n```")
+
+
+def test_a_hub_file_in_the_official_layout(hub, monkeypatch):
+    """The hub path with Cadene-style keys (the official layout): the table serves its official-layout tags
+    from timm's GitHub releases, where timm itself gets them, but a hub copy loads the same way."""
+    source = timm.create_model("legacy_seresnet50", pretrained=False)
+    hub.add_hub("someone/legacy_seresnet50", "model.safetensors", save(source.state_dict()))
+    _add_tag(monkeypatch, P.Tag("se_resnet50", "hubcopy", "hf://someone/legacy_seresnet50/model.safetensors",
+                                "test", None, None, "test"))  # fmt: skip
+    net = senet.create_model("se_resnet50", pretrained="hubcopy")
+    assert net.layout == "official"
+    torch.testing.assert_close(_logits(net), _logits(source))
