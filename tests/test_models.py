@@ -23,6 +23,27 @@ def test_forward_backward_every_parameter_gets_a_gradient(name):
         assert any(isinstance(m, senet.SqueezeExcitation) for m in model.modules())
         assert any(p.grad.abs().sum() > 0 for n, p in model.named_parameters() if ".se." in n or "se_" in n)
     _check_structure(model.eval(), x)
+    _check_features(model, info)
+
+
+def _check_features(model, info):
+    """features_only maps have the channels and strides feature_info documents, and forward_intermediates
+    gives the same maps (issue: SE networks as backbones)."""
+    from senet.models.features import FeatureNet
+
+    size = max(info.min_input_size, 64 if info.input_size[-1] > 64 else 32)
+    x = torch.randn(1, info.input_size[0], size, size)
+    feats = FeatureNet(model)  # shares the model's modules
+    with torch.no_grad():
+        maps = feats(x)
+        final, inter = model.forward_intermediates(x)
+        whole = model.forward_features(x)
+    fi = model.feature_info
+    assert [m.shape[1] for m in maps] == fi.channels() and len(maps) >= 3
+    for m, r in zip(maps, fi.reduction()):  # the stride, as the map's size (valid convs lose a few pixels)
+        assert 0.75 * size / r - 2 <= m.shape[-1] <= -(-size // r), (r, m.shape, size)
+    assert all(torch.equal(a, b) for a, b in zip(maps, inter)) and torch.equal(final, whole)
+    assert fi.reduction() == sorted(fi.reduction()) and fi.reduction()[-1] == max(fi.reduction())
 
 
 def _check_structure(model, x):

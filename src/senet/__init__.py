@@ -25,6 +25,7 @@ _LAZY = {
     "save_weights": "senet.weights",
     "load_state_dict_file": "senet.weights",
     "add_se": "senet.retrofit",
+    "backbone": "senet.backbones",
     "train": "senet.engine",
     "TrainConfig": "senet.engine",
     "evaluate": "senet.evaluation",

@@ -162,7 +162,13 @@ def se_config(name: str, **options) -> SEConfig | None:
 
 
 def create_model(
-    name: str, num_classes: int | None = None, checkpoint=None, pretrained=None, **options
+    name: str,
+    num_classes: int | None = None,
+    checkpoint=None,
+    pretrained=None,
+    features_only: bool = False,
+    out_indices=None,
+    **options,
 ) -> nn.Module:
     """Build a registered model, optionally loading ``checkpoint`` (a path to .pth/.pt/.safetensors) or
     ``pretrained`` weights (True for the model's default tag, or a tag: ``senet list --pretrained``).
@@ -171,8 +177,11 @@ def create_model(
     ``bias``, ``placement``, ``stages``) on SE models, and the family's own (``layout``, ``drop_rate``,
     ``in_chans``); :func:`model_options` lists them. With ``pretrained`` and another ``num_classes``
     the classifier keeps its fresh initialisation (``model.reinitialized`` names its tensors), and
-    ``model.default_cfg`` is the preprocessing the weights expect.
+    ``model.default_cfg`` is the preprocessing the weights expect. ``features_only=True`` returns the
+    feature maps at ``out_indices`` instead (timm's API; ``model.feature_info`` describes them).
     """
+    if out_indices is not None and not features_only:
+        raise SenetError("out_indices goes with features_only=True")
     tag = None
     if pretrained is not None and pretrained is not False:
         from .pretrained import get_tag
@@ -214,4 +223,8 @@ def create_model(
             **tag.cfg(),
             "num_classes": num_classes,
         }
+    if features_only:
+        from .models.features import FeatureNet
+
+        return FeatureNet(model, out_indices)
     return model

@@ -12,6 +12,11 @@ def add_arguments(p):
     p.add_argument("--out", required=True, help="output file; written atomically (no partial file)")
     p.add_argument("--size", type=int, help="input height = width to trace at (default: the model's own)")
     p.add_argument("--num-classes", type=int, help="classifier size (default: the model's own)")
+    p.add_argument(
+        "--dynamic-size",
+        action="store_true",
+        help="ONNX with free height and width (detection, segmentation)",
+    )
     p.add_argument("--opset", type=int, help="ONNX opset version (default: the exporter's)")
     add_model_options(p)
 
@@ -23,7 +28,7 @@ def run(args):
         args.model,
         args.out,
         args.format,
-        **given(args, "checkpoint", "size", "num_classes", "opset"),
+        **given(args, "checkpoint", "size", "num_classes", "opset", "dynamic_size"),
         **model_options(args),
     )
     print(f"wrote {path} ({args.format}, {args.model})")

@@ -47,8 +47,13 @@ def _resolve(model, checkpoint, num_classes, options) -> tuple[nn.Module, int, i
     return model.eval(), cfg.get("input_size", (3, 224, 224))[-1], cfg.get("min_input_size", 8)
 
 
-def _onnx(model: nn.Module, x: torch.Tensor, path: str, opset: int | None) -> None:
+def _onnx(
+    model: nn.Module, x: torch.Tensor, path: str, opset: int | None, dynamic_size: bool = False
+) -> None:
     batch = torch.export.Dim("batch", min=1, max=1 << 16)
+    shapes = {0: batch}
+    if dynamic_size:  # height and width free (detection, segmentation): any size the network takes
+        shapes.update({2: torch.export.Dim.AUTO, 3: torch.export.Dim.AUTO})  # constraints found by export
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -56,7 +61,7 @@ def _onnx(model: nn.Module, x: torch.Tensor, path: str, opset: int | None) -> No
             (x,),
             path,
             dynamo=True,
-            dynamic_shapes=({0: batch},),
+            dynamic_shapes=(shapes,),
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
             external_data=False,
@@ -81,13 +86,17 @@ def export(
     size: int | None = None,
     num_classes: int | None = None,
     opset: int | None = None,
+    dynamic_size: bool = False,
     **options,
 ) -> Path:
     """Write ``model`` (a registered name or a module) to ``out`` as ONNX or TorchScript; return the path.
 
     ``size``: the square input the graph is traced at (default: the model's native size; the batch
-    stays dynamic). ``checkpoint``: weights to load first; ``options``: create_model options (SE knobs).
+    stays dynamic; ``dynamic_size``: height and width too). ``checkpoint``: weights to
+    load first; ``options``: create_model options (SE knobs).
     """
+    if dynamic_size and format != "onnx":
+        raise SenetError("--dynamic-size is for ONNX; a TorchScript trace keeps the sizes it saw")
     check_choice("format", format, FORMATS)
     if opset is not None and (not isinstance(opset, int) or isinstance(opset, bool) or opset < MIN_OPSET):
         raise SenetError(
@@ -111,6 +120,9 @@ def export(
     x = torch.randn(2, getattr(model, "in_chans", 3), size, size, dtype=param.dtype, device=param.device)
     with torch.no_grad():
         atomic_write(
-            out, lambda tmp: _onnx(model, x, tmp, opset) if format == "onnx" else _torchscript(model, x, tmp)
+            out,
+            lambda tmp: (
+                _onnx(model, x, tmp, opset, dynamic_size) if format == "onnx" else _torchscript(model, x, tmp)
+            ),
         )
     return out

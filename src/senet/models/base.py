@@ -88,9 +88,37 @@ class Classifier(nn.Module):
             yield module
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        if self.grad_checkpointing and self.training and torch.is_grad_enabled():
+            from .features import _run
+
+            for module in self.features():
+                x = _run(module, x, True)
+            return x
         for module in self.features():
             x = module(x)
         return x
+
+    grad_checkpointing = False
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Activation checkpointing of the feature modules (a stage unit by unit): the same gradients, the
+        activations inside each unit recomputed in the backward pass instead of held. BatchNorm's running
+        statistics are updated again by the recomputation (as with timm's and torchvision's)."""
+        self.grad_checkpointing = bool(enable)
+
+    @property
+    def feature_info(self):
+        """Channels, stride and module of each feature map (``senet.models.features``)."""
+        from .features import feature_points
+
+        return feature_points(self)[1]
+
+    def forward_intermediates(self, x: torch.Tensor, indices=None, intermediates_only: bool = False):
+        """timm's API: ``(final features, [maps at indices])``; ``indices``: an int takes the last n maps, a
+        list names them (``feature_info`` lists them all)."""
+        from .features import forward_intermediates
+
+        return forward_intermediates(self, x, indices, intermediates_only)
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         x = self.drop(self.pre_logits(torch.flatten(self.global_pool(x), 1)))
