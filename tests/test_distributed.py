@@ -34,32 +34,33 @@ ARGS = [
 ]
 
 
-def test_two_process_torchrun_matches_one_process(tmp_path):
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
-        "-m",
-        "senet",
-        "train",
-        *ARGS,
-        "--out",
-        str(tmp_path / "ddp"),
-        "--json",
-    ]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+DIGITS = [a if a != "synthetic" else "digits" for a in ARGS]  # random shifts, seeded per image
+
+
+def _torchrun(out, *extra):
+    cmd = [*TORCHRUN, "-m", "senet", "train", *DIGITS, "--out", str(out), *extra]
+    proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    """One uninterrupted 2-rank run, shared by the tests below."""
+    out = tmp_path_factory.mktemp("ddp") / "full"
+    _torchrun(out)
+    return out
+
+
+def test_two_process_torchrun_matches_one_process(full, tmp_path):
     # 2 ranks x micro-batch 8 (4 micro-batches each per epoch)  vs  1 process x 2 accumulation steps of 8.
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         one = senet.train(
             model="resnet20_cifar",
-            data="synthetic",
+            data="digits",
             batch_size=16,
             epochs=2,
             max_batches=8,
@@ -74,10 +75,10 @@ def test_two_process_torchrun_matches_one_process(tmp_path):
         )
     finally:
         torch.set_num_threads(n)
-    ddp = json.loads((tmp_path / "ddp" / "summary.json").read_text())
+    ddp = json.loads((full / "summary.json").read_text())
     assert ddp["world_size"] == 2 and ddp["global_step"] == one["global_step"] == 8
     a, b = (
-        load_file(tmp_path / "ddp" / "model.safetensors"),
+        load_file(full / "model.safetensors"),
         load_file(tmp_path / "one" / "model.safetensors"),
     )
     params = dict(senet.create_model("resnet20_cifar", num_classes=10).named_parameters())
@@ -85,7 +86,7 @@ def test_two_process_torchrun_matches_one_process(tmp_path):
     for k in params:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
     assert ddp["top1_error"] == pytest.approx(one["top1_error"], abs=2.5)  # eval uses the BN statistics
-    assert only_rank0_wrote(tmp_path / "ddp")
+    assert only_rank0_wrote(full)
 
 
 def only_rank0_wrote(out):
@@ -102,23 +103,13 @@ def only_rank0_wrote(out):
     )
 
 
-def test_two_process_run_stopped_mid_epoch_resumes_exactly(tmp_path):
+def test_two_process_run_stopped_mid_epoch_resumes_exactly(full, tmp_path):
     """torchrun, 2 ranks (gloo): stopped mid-epoch and resumed, the run ends as the uninterrupted one:
     the same weights, and the same per-epoch train loss (each rank's partial sums restored, not rank 0's
-    twice). Digits: random shifts, seeded per image (senet.data.Seeded)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    args = [a if a != "synthetic" else "digits" for a in ARGS]
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-
-    def run(out, *extra):
-        cmd = [*torchrun, "-m", "senet", "train", *args, "--out", str(out), *extra]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-
-    run(tmp_path / "full")
-    run(tmp_path / "cut", "--max-steps", "3")  # mid-epoch 1 (4 steps per epoch)
-    run(tmp_path / "cut", "--resume", "auto")
-    a, b = (load_file(tmp_path / d / "model.safetensors") for d in ("full", "cut"))
+    twice)."""
+    _torchrun(tmp_path / "cut", "--max-steps", "3")  # mid-epoch 1 (4 steps per epoch)
+    _torchrun(tmp_path / "cut", "--resume", "auto")
+    a, b = (load_file(d / "model.safetensors") for d in (full, tmp_path / "cut"))
     assert all(torch.equal(a[k], b[k]) for k in a)
-    rows = [(tmp_path / d / "metrics.csv").read_text().splitlines() for d in ("full", "cut")]
+    rows = [(d / "metrics.csv").read_text().splitlines() for d in (full, tmp_path / "cut")]
     assert [r.split(",")[:3] for r in rows[0]] == [r.split(",")[:3] for r in rows[1]]

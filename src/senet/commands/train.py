@@ -79,6 +79,11 @@ def add_arguments(p):
         metavar="EPOCHS",
         help="with --init: train the classifier alone for the first EPOCHS (default 1) epochs",
     )
+    p.add_argument(
+        "--grad-checkpointing",
+        action="store_true",
+        help="recompute activations in the backward pass: less memory for the big models, same gradients",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_model_options(p)
 
@@ -115,6 +120,7 @@ def config_from_args(args):
         "tensorboard",
         "init",
         "freeze_backbone",
+        "grad_checkpointing",
     )
     return TrainConfig(**{f: getattr(args, f) for f in fields}, model_options=model_options(args))
 

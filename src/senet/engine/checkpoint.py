@@ -89,6 +89,7 @@ COMPUTED = (
     "model_options",
     "init",
     "freeze_backbone",
+    "grad_checkpointing",  # BN statistics see the recomputation too
 )
 # Schedules whose learning rate at epoch e does not depend on the run's length: --epochs may change.
 LENGTH_FREE_SCHEDULES = ("step", "plateau")

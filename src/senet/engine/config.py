@@ -54,6 +54,9 @@ class TrainConfig:
     model_options: dict = field(default_factory=dict)  # SE knobs: reduction, squeeze, excitation, ...
     init: str | None = None  # fine-tuning: weights to start from, a path or "pretrained:TAG"
     freeze_backbone: int = 0  # fine-tuning: epochs in which only the classifier learns
+    grad_checkpointing: bool = (
+        False  # recompute activations in the backward pass: less memory, same gradients
+    )
 
     def __post_init__(self):
         for name, kinds, optional in (
@@ -66,7 +69,7 @@ class TrainConfig:
             ("init", str | os.PathLike, True),
             ("class_balanced", bool, True),
             *((b, bool, False) for b in ("channels_last", "compile", "sync_bn", "deterministic", "strict")),
-            *((b, bool, False) for b in ("progress", "tensorboard")),
+            *((b, bool, False) for b in ("progress", "tensorboard", "grad_checkpointing")),
         ):
             v = getattr(self, name)
             if not (isinstance(v, kinds) or (optional and v is None)):

@@ -156,6 +156,8 @@ def build(config: TrainConfig, env: distributed.DistEnv, device: torch.device) -
     torch.manual_seed(config.seed)  # the same initial weights on every rank and every run
     model = create_model(config.model, num_classes=len(classes), **resolved["model_options"])
     resolved["reinitialized"] = _init(model, config, env) if config.init is not None else []
+    if config.grad_checkpointing:
+        model.set_grad_checkpointing(True)
     size = resolved["image_size"]  # what this run shows the model: saved in every card (senet.weights)
     crop_pct = views.eval_crop / views.eval_resize if views.eval_resize else 1.0
     model.default_cfg.update(

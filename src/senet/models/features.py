@@ -173,12 +173,25 @@ class FeatureNet(nn.Module):
 
 
 def _run(module: nn.Module, x: torch.Tensor, ckpt: bool) -> torch.Tensor:
-    """A feature module, under activation checkpointing if asked: a stage (``nn.Sequential``) unit by unit."""
-    if not ckpt or not torch.is_grad_enabled():
+    """A feature module, a stage (``nn.Sequential``) under activation checkpointing if asked: segment by
+    segment, each unit (or layer) with the in-place activations that follow it, so that no checkpointed
+    segment writes into its own saved input. Stem layers outside a stage run as they are (cheap)."""
+    if not ckpt or not torch.is_grad_enabled() or not isinstance(module, nn.Sequential):
         return module(x)
-    units = list(module) if isinstance(module, nn.Sequential) else [module]
-    for unit in units:
-        x = checkpoint(unit, x, use_reentrant=False)
+    segments: list[list[nn.Module]] = []
+    for unit in module:
+        if segments and getattr(unit, "inplace", False):
+            segments[-1].append(unit)
+        else:
+            segments.append([unit])
+    for seg in segments:
+        x = checkpoint(_chain, x, *seg, use_reentrant=False)
+    return x
+
+
+def _chain(x, *modules):
+    for m in modules:
+        x = m(x)
     return x
 
 
