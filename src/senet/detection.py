@@ -169,12 +169,15 @@ def train(config: DetectConfig | dict | None = None, **overrides) -> dict:
             )
             miles = [round(m * cfg.epochs / RECIPE["epochs"]) for m in RECIPE["milestones"]]
             sched = torch.optim.lr_scheduler.MultiStepLR(opt, miles, 0.1)
-            epoch, history = 0, []
+            epoch, history, skip = 0, [], 0
             if state is not None:
+                from .engine.checkpoint import set_rng_state
+
                 model.load_state_dict(state["model"])
                 opt.load_state_dict(state["optimizer"])
                 sched.load_state_dict(state["scheduler"])
-                epoch, history = state["epoch"], state["history"]
+                epoch, history, skip = state["epoch"], state["history"], state.get("step", 0)
+                set_rng_state(state["rng"])
             if env.is_main:
                 write_json(
                     {"config": {**asdict(cfg), "pretrained": cfg.pretrained}, "recipe": RECIPE}, run / CONFIG
@@ -200,6 +203,8 @@ def train(config: DetectConfig | dict | None = None, **overrides) -> dict:
                     for i, (images, targets) in enumerate(bar):
                         if cfg.max_batches is not None and i >= cfg.max_batches:
                             break
+                        if i < skip:  # done before the stop this run resumes from
+                            continue
                         if cfg.max_steps is not None and stop.steps >= cfg.max_steps:
                             stop.stop_requested = -1
                         if distributed.any_rank(bool(stop.stop_requested), device):
@@ -220,18 +225,20 @@ def train(config: DetectConfig | dict | None = None, **overrides) -> dict:
                         loss.backward()
                         opt.step()
                         sums, n, stop.steps = sums + loss.item(), n + 1, stop.steps + 1
-                    if stop.stop_requested:
+                    if stop.stop_requested:  # mid-epoch: this epoch continues from here on resume
+                        if env.is_main:
+                            torch_save(
+                                _state(model, opt, sched, epoch, history, cfg, train_ds, i), run / LAST
+                            )
                         break
+                    skip = 0
                     sched.step()
                     epoch += 1
                     metrics = evaluate(model, val_ds, device, cfg.workers, env)
                     history.append({"epoch": epoch, "train_loss": sums / max(n, 1), **metrics,
                                     "epoch_time_s": time.perf_counter() - start})  # fmt: skip
                     if env.is_main:
-                        torch_save({"format": "senet-detect-1", "model": model.state_dict(),
-                                    "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                                    "epoch": epoch, "history": history, "config": asdict(cfg),
-                                    "num_classes": _num_classes(train_ds)}, run / LAST)  # fmt: skip
+                        torch_save(_state(model, opt, sched, epoch, history, cfg, train_ds, 0), run / LAST)
                         print(f"senet detect: epoch {epoch}/{cfg.epochs}: loss {sums / max(n, 1):.4f} | "
                               f"AP {metrics['AP']:.1f} AP50 {metrics['AP50']:.1f} AP75 {metrics['AP75']:.1f}",
                               flush=True)  # fmt: skip
@@ -247,6 +254,14 @@ def train(config: DetectConfig | dict | None = None, **overrides) -> dict:
             return summary
     finally:
         distributed.teardown(env)
+
+
+def _state(model, opt, sched, epoch, history, cfg, train_ds, step) -> dict:
+    from .engine.checkpoint import rng_state
+
+    return {"format": "senet-detect-1", "model": model.state_dict(), "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(), "epoch": epoch, "step": step, "history": history,
+            "config": asdict(cfg), "num_classes": _num_classes(train_ds), "rng": rng_state()}  # fmt: skip
 
 
 class _Stop:
