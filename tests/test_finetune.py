@@ -40,8 +40,8 @@ def test_weights_of_a_7_class_task_start_a_10_class_digits_run(source, tmp_path,
     assert "re-initialised fc.weight, fc.bias" in capsys.readouterr().out
     assert session.recipe.name == "finetune" and session.recipe.warmup_epochs == 1
     # it learns (the source saw 4 batches of blobs, so its features hardly help: a from-scratch rate)
-    summary = senet.train(cfg.replace(recipe="digits", epochs=2, lr=0.05))
-    assert summary["top1_error"] < 75  # 10 classes at chance: 90 %
+    summary = senet.train(cfg.replace(recipe="digits", epochs=3, lr=0.05))
+    assert summary["top1_error"] < 60  # 10 classes at chance: 90 % (34-42 % on 1-2 threads)
     config = json.loads((tmp_path / "ft" / "config.json").read_text())["config"]
     assert config["init"] == str(source) and config["reinitialized"] == ["fc.weight", "fc.bias"]
 
