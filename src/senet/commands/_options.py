@@ -55,3 +55,20 @@ def given(args, *names: str, drop_none: bool = False) -> dict:
     """``{name: args.name}`` for the verb's flags that map one to one onto the function's keywords."""
     values = {n: getattr(args, n) for n in names}
     return {k: v for k, v in values.items() if v is not None} if drop_none else values
+
+
+DATA_HELP = "digits | synthetic[:CLASSES] | imagefolder:PATH | cifar10:PATH | cifar100:PATH (default digits)"
+
+
+def add_data_and_recipe(p, recipe_help: str, epochs_help: str) -> None:
+    """``--data``, ``--recipe`` and ``--epochs``, as the training verbs take them."""
+    p.add_argument("--data", default="digits", help=DATA_HELP)
+    p.add_argument("--recipe", help=recipe_help)
+    p.add_argument("--epochs", type=int, help=epochs_help)
+
+
+def add_weights_options(p, pretrained_help: str) -> None:
+    """``--checkpoint FILE`` or ``--pretrained [TAG]`` (one of them)."""
+    w = p.add_mutually_exclusive_group()
+    w.add_argument("--checkpoint", help="checkpoint_best.pt, model.safetensors, or any state_dict file")
+    w.add_argument("--pretrained", nargs="?", const=True, metavar="TAG", help=pretrained_help)

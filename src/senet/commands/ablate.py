@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._options import given
+from ._options import add_data_and_recipe, given
 
 HELP = "reproduce an ablation table (10-16 or all): train every variant, write table_<n>.md/.csv/.png"
 
@@ -10,15 +10,12 @@ HELP = "reproduce an ablation table (10-16 or all): train every variant, write t
 def add_arguments(p):
     p.add_argument("--table", required=True, help="10, 11, 12, 13, 14, 15, 16, a comma list, or all")
     p.add_argument("--model", default="se_resnet50", help="the SE model (default: se_resnet50, the paper's)")
-    p.add_argument(
-        "--data", default="digits", help="digits | synthetic | imagefolder:PATH | cifar10:PATH | ..."
-    )
-    p.add_argument(
-        "--recipe",
-        help="training recipe (default: imagenet-ablation on image folders, as Sec. 6; else the model's for the "
+    add_data_and_recipe(
+        p,
+        "training recipe (default: imagenet-ablation on image folders, as Sec. 6; else the model's for the "
         "data; see `senet recipes`)",
+        "epochs per variant (default: the recipe's)",
     )
-    p.add_argument("--epochs", type=int, help="epochs per variant (default: the recipe's)")
     p.add_argument("--out", required=True, help="study directory (tables here, runs under runs/)")
     p.add_argument("--only", help="comma-separated variant labels of the one table, e.g. r=2,r=4,r=8")
     p.add_argument("--se-bias", action="store_true", help="SE FCs with biases (the TPAMI ablations: none)")

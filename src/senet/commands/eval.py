@@ -5,21 +5,17 @@ from __future__ import annotations
 import json
 import sys
 
-from ._options import add_model_options, given, int_list, model_options
+from ._options import add_model_options, add_weights_options, given, int_list, model_options
 
 HELP = "evaluate a model: top-1/top-5 error, loss, per-class accuracy, images/s"
 
 
 def add_arguments(p):
     p.add_argument("--model", help="a registered name (default: the one a training checkpoint records)")
-    p.add_argument("--checkpoint", help="checkpoint_best.pt, model.safetensors, or any state_dict file")
-    p.add_argument(
-        "--pretrained",
-        nargs="?",
-        const=True,
-        metavar="TAG",
-        help="the model's pretrained weights (default tag, or TAG: `senet list --pretrained`), downloaded "
-        "once; evaluated with their own preprocessing",
+    add_weights_options(
+        p,
+        "the model's pretrained weights (default tag, or TAG: `senet list --pretrained`), downloaded once; "
+        "evaluated with their own preprocessing",
     )
     p.add_argument(
         "--data",

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from ._options import add_model_options, model_options
+from ._options import add_model_options, add_weights_options, model_options
 
 HELP = "classify image files: the top-k classes of each, with probabilities"
 
@@ -14,14 +14,8 @@ HELP = "classify image files: the top-k classes of each, with probabilities"
 def add_arguments(p):
     p.add_argument("images", nargs="*", metavar="IMAGE", help="image files (jpg, png, ...)")
     p.add_argument("--model", help="a registered name (default: the one a senet checkpoint records)")
-    w = p.add_mutually_exclusive_group()
-    w.add_argument("--checkpoint", help="checkpoint_best.pt, model.safetensors, or any state_dict file")
-    w.add_argument(
-        "--pretrained",
-        nargs="?",
-        const=True,
-        metavar="TAG",
-        help="the model's published weights: its default tag, or TAG (`senet list --pretrained`)",
+    add_weights_options(
+        p, "the model's published weights: its default tag, or TAG (`senet list --pretrained`)"
     )
     p.add_argument("--top-k", type=int, default=5, help="classes per image (default 5)")
     p.add_argument("--device", help="cpu or cuda (default: cuda if available)")

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import json
 
-from ._options import add_model_options, model_options
+from ._options import add_data_and_recipe, add_model_options, model_options
 
 HELP = "train a model with one of the paper's recipes (torchrun for several GPUs or nodes)"
 
 
 def add_arguments(p):
     p.add_argument("--model", required=True, help="a registered name, e.g. se_resnet50 (see `senet list`)")
-    p.add_argument(
-        "--data",
-        default="digits",
-        help="digits | synthetic | imagefolder:PATH | cifar10:PATH | cifar100:PATH (default digits)",
+    add_data_and_recipe(
+        p,
+        "a preset of `senet recipes` (default: the model's paper's for ImageNet-style folders and CIFAR, "
+        "e.g. imagenet, mobile, senet154, cifar-resnet, cifar-wrn, cifar-shake(-even); finetune with --init; "
+        "digits otherwise)",
+        "default: the recipe's",
     )
-    p.add_argument(
-        "--recipe",
-        help="a preset of `senet recipes` (default: the model's paper's for ImageNet-style folders and CIFAR, "
-        "e.g. imagenet, mobile, senet154, cifar-resnet, cifar-wrn, cifar-shake(-even); digits otherwise)",
-    )
-    p.add_argument("--epochs", type=int, help="default: the recipe's")
     p.add_argument("--batch-size", type=int, help="global batch over all processes (default: the recipe's)")
     p.add_argument("--lr", type=float, help="default: the recipe's, scaled linearly with the global batch")
     p.add_argument("--weight-decay", type=float)
