@@ -8,27 +8,12 @@ from torchvision.ops import FrozenBatchNorm2d
 import senet
 
 
-def _shapes(n=2, size=128, seed=0):
-    """Shapes on noise, with their boxes and labels (1: bright square, 2: dark square)."""
-    g = torch.Generator().manual_seed(seed)
-    images, targets = [], []
-    for _ in range(n):
-        img = torch.rand(3, size, size, generator=g) * 0.3 + 0.35
-        boxes, labels = [], []
-        for label in (1, 2):
-            x0, y0 = (int(v) for v in torch.randint(0, size // 2, (2,), generator=g))
-            w, h = (int(v) for v in torch.randint(size // 5, size // 3, (2,), generator=g))
-            img[:, y0 : y0 + h, x0 : x0 + w] = 1.0 if label == 1 else 0.0
-            boxes.append([x0, y0, x0 + w, y0 + h])
-            labels.append(label)
-        images.append(img)
-        targets.append({"boxes": torch.tensor(boxes, dtype=torch.float32), "labels": torch.tensor(labels)})
-    return images, targets
-
-
 @pytest.mark.parametrize("name", ["se_resnet50", pytest.param("resnet50", marks=pytest.mark.slow)])
-def test_faster_rcnn_with_an_fpn_backbone_learns(name):
+def test_faster_rcnn_with_an_fpn_backbone_learns(name, tmp_path):
     from torchvision.models.detection import FasterRCNN
+
+    from coco_tiny import write_coco
+    from senet.detection import coco
 
     torch.manual_seed(0)
     frozen = senet.backbone(name, fpn=True, trainable_stages=3)  # the detection default: BN frozen
@@ -38,7 +23,10 @@ def test_faster_rcnn_with_an_fpn_backbone_learns(name):
     # random weights: frozen BN would keep unit statistics that do not fit them, so BN trains here
     bb = senet.backbone(name, fpn=True, trainable_stages=3, frozen_bn=False)
     model = FasterRCNN(bb, num_classes=3, min_size=64, max_size=64).train()
-    images, targets = _shapes(size=64)
+    write_coco(tmp_path, n=2, size=64)  # a tiny COCO-format set, read as senet detect reads it
+    data = coco(f"coco:{tmp_path}", "train2017")
+    images, targets = zip(*(data[i] for i in range(len(data))))
+    images, targets = list(images), [{k: t[k] for k in ("boxes", "labels")} for t in targets]
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
     losses = []
     for _ in range(6):

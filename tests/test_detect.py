@@ -2,38 +2,13 @@
 
 import json
 
-from PIL import Image
-
+from coco_tiny import write_coco
 from senet.cli import main
-
-
-def _write_coco(root, n=4, size=96):
-    import torch
-
-    g = torch.Generator().manual_seed(0)
-    (root / "annotations").mkdir(parents=True)
-    for split in ("train2017", "val2017"):
-        (root / split).mkdir()
-        images, anns = [], []
-        for i in range(n):
-            img = (torch.rand(size, size, 3, generator=g) * 90 + 80).byte()
-            for cat, value in ((1, 255), (2, 0)):
-                x, y = (int(v) for v in torch.randint(0, size // 2, (2,), generator=g))
-                w, h = (int(v) for v in torch.randint(size // 5, size // 3, (2,), generator=g))
-                img[y : y + h, x : x + w] = value
-                anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": cat, "bbox": [x, y, w, h],
-                             "area": w * h, "iscrowd": 0})  # fmt: skip
-            Image.fromarray(img.numpy()).save(root / split / f"{i}.png")
-            images.append({"id": i + 1, "file_name": f"{i}.png", "width": size, "height": size})
-        cats = [{"id": 1, "name": "bright"}, {"id": 2, "name": "dark"}]
-        (root / "annotations" / f"instances_{split}.json").write_text(
-            json.dumps({"images": images, "annotations": anns, "categories": cats})
-        )
 
 
 def test_detect_train_then_eval_prints_coco_ap(tmp_path, capsys):
     root, out = tmp_path / "coco", tmp_path / "run"
-    _write_coco(root)
+    write_coco(root)
     argv = ["detect", "train", "--model", "se_resnet18", "--data", f"coco:{root}", "--epochs", "1",
             "--batch-size", "2", "--lr", "0.01", "--min-size", "96", "--max-size", "96", "--workers", "0",
             "--no-progress", "--out", str(out), "--json"]  # fmt: skip
