@@ -48,6 +48,13 @@ class Recipe:
     cutout: int = 0  # side of the Cutout square (DeVries & Taylor; Shake-Shake), 0 = none
     freeze_bn_epochs: int = 0  # BN statistics frozen (eval mode) in the last N epochs (SENet-154)
     warmup_epochs: int = 0  # linear warm-up from a tenth of the rate over the first N epochs
+    # Today's training (senet.engine.modern): each off by default, so the paper's recipes train as before.
+    optimizer: str = "sgd"  # sgd (momentum, nesterov) | adamw | rmsprop
+    norm_weight_decay: float | None = None  # decay of BN weights and all biases (None: weight_decay; 0: none)
+    clip_grad_norm: float = 0.0  # clip the global gradient norm to this (0: off)
+    mixup_alpha: float = 0.0  # MixUp's Beta(alpha, alpha) (0: off)
+    cutmix_alpha: float = 0.0  # CutMix's Beta(alpha, alpha) (0: off); with both, one of them per batch
+    ema_decay: float = 0.0  # exponential moving average of the weights, evaluated and saved beside them
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -65,12 +72,22 @@ class Recipe:
         extras += [f"Cutout {self.cutout}x{self.cutout}"] if self.cutout else []
         extras += [f"BN frozen for the last {self.freeze_bn_epochs} epochs"] if self.freeze_bn_epochs else []
         extras += [f"{self.warmup_epochs} warm-up epoch(s)"] if self.warmup_epochs else []
+        extras += [f"BN/bias decay {self.norm_weight_decay:g}"] if self.norm_weight_decay is not None else []
+        extras += [f"grad-norm clip {self.clip_grad_norm:g}"] if self.clip_grad_norm else []
+        extras += [f"mixup {self.mixup_alpha:g}"] if self.mixup_alpha else []
+        extras += [f"cutmix {self.cutmix_alpha:g}"] if self.cutmix_alpha else []
+        extras += [f"EMA {self.ema_decay:g}"] if self.ema_decay else []
         return (
             f"{self.epochs} epochs, batch {self.batch_size}, lr {self.lr:g} per {self.ref_batch} images "
-            f"(linear scaling), SGD momentum {self.momentum:g}{' Nesterov' if self.nesterov else ''}, "
+            f"(linear scaling), {self._optimizer_text()}, "
             f"wd {self.weight_decay:g}, {sched}, augment {self.augment}"
             + (", " + ", ".join(extras) if extras else "")
         )
+
+    def _optimizer_text(self) -> str:
+        if self.optimizer == "sgd":
+            return f"SGD momentum {self.momentum:g}{' Nesterov' if self.nesterov else ''}"
+        return {"adamw": "AdamW", "rmsprop": f"RMSprop momentum {self.momentum:g}"}[self.optimizer]
 
     def lr_for(self, global_batch: int) -> float:
         """The learning rate scaled linearly from ``ref_batch`` to ``global_batch`` images."""
@@ -208,6 +225,71 @@ _RECIPES = (
     ),
 )
 RECIPES: dict[str, Recipe] = {r.name: r for r in _RECIPES}
+
+
+OPTIMIZERS = ("sgd", "adamw", "rmsprop")
+CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "augment": AUGMENTS}
+FIXED = ("name", "source")  # what a recipe is, not how it trains
+
+
+def settable() -> list[str]:
+    """The recipe fields ``senet train --set KEY=VALUE`` takes."""
+    return [f.name for f in dataclasses.fields(Recipe) if f.name not in FIXED]
+
+
+def parse_sets(items) -> dict:
+    """``["ema_decay=0.9998", "optimizer=adamw"]`` -> typed values, checked against the recipe's fields."""
+    out = {}
+    defaults = {f.name: f.default for f in dataclasses.fields(Recipe) if f.name not in FIXED}
+    for item in items or ():
+        key, eq, text = str(item).partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or key not in defaults:
+            close = difflib.get_close_matches(key, defaults, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise SenetError(f"--set {item!r}: {hint}KEY=VALUE with KEY one of {', '.join(defaults)}")
+        out[key] = _value(key, text.strip(), defaults[key])
+    return out
+
+
+def _value(key: str, text: str, default):
+    if key in CHOICES:
+        if text not in CHOICES[key]:
+            raise SenetError(f"--set {key}={text}: allowed are {', '.join(CHOICES[key])}")
+        return text
+    kind = {
+        "se_bias": bool,
+        "norm_weight_decay": float,
+        "epochs": int,
+        "batch_size": int,
+        "ref_batch": int,
+    }.get(key, type(default) if default is not None else float)
+    try:
+        if text.lower() == "none" and key in ("se_bias", "norm_weight_decay"):
+            return None
+        if kind is bool:
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        if kind is tuple:
+            return tuple(float(v) for v in text.split(",") if v.strip())
+        return kind(text)
+    except ValueError:
+        what = {bool: "true or false", int: "an integer", float: "a number", tuple: "comma-separated numbers"}
+        raise SenetError(f"--set {key}={text}: {key} takes {what.get(kind, kind.__name__)}") from None
+
+
+def with_sets(recipe: Recipe, sets: dict) -> Recipe:
+    """The recipe with fields set by name, checked (ranges of the new training pieces)."""
+    r = dataclasses.replace(recipe, **sets) if sets else recipe
+    for key, low, high in (("mixup_alpha", 0, None), ("cutmix_alpha", 0, None), ("clip_grad_norm", 0, None),
+                           ("ema_decay", 0, 1), ("warmup_epochs", 0, None), ("label_smoothing", 0, 1)):  # fmt: skip
+        v = getattr(r, key)
+        if not v >= low or (high is not None and not v < high):
+            raise SenetError(f"--set {key}={v}: must be in [{low}, {high if high is not None else 'inf'})")
+    if r.norm_weight_decay is not None and not r.norm_weight_decay >= 0:
+        raise SenetError(f"--set norm_weight_decay={r.norm_weight_decay}: must be >= 0 (or none)")
+    return r
 
 
 def list_recipes() -> list[str]:

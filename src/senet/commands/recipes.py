@@ -22,4 +22,10 @@ def run(args):
             continue
         print(f"{r.name}: {r.describe()}")
         print(f"    source: {r.source}")
+        if args.names:  # named: every field, as `senet train --set KEY=VALUE` takes them
+            for k, v in r.as_dict().items():
+                if k not in ("name", "source"):
+                    print(
+                        f"    {k} = {'none' if v is None else ','.join(map(str, v)) if isinstance(v, tuple) else v}"
+                    )
     return 0

@@ -80,6 +80,14 @@ def add_arguments(p):
         action="store_true",
         help="recompute activations in the backward pass: less memory for the big models, same gradients",
     )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        metavar="KEY=VALUE",
+        help="set a recipe field by name, e.g. --set ema_decay=0.9998 --set mixup_alpha=0.2 --set optimizer=adamw "
+        "(`senet recipes NAME` lists every field)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_model_options(p)
 
@@ -118,7 +126,13 @@ def config_from_args(args):
         "freeze_backbone",
         "grad_checkpointing",
     )
-    return TrainConfig(**{f: getattr(args, f) for f in fields}, model_options=model_options(args))
+    from ..recipes import parse_sets
+
+    return TrainConfig(
+        **{f: getattr(args, f) for f in fields},
+        model_options=model_options(args),
+        overrides=parse_sets(args.overrides),
+    )
 
 
 def run(args):

@@ -90,6 +90,7 @@ COMPUTED = (
     "init",
     "freeze_backbone",
     "grad_checkpointing",  # BN statistics see the recomputation too
+    "overrides",
 )
 # Schedules whose learning rate at epoch e does not depend on the run's length: --epochs may change.
 LENGTH_FREE_SCHEDULES = ("step", "plateau")

@@ -54,9 +54,8 @@ class TrainConfig:
     model_options: dict = field(default_factory=dict)  # SE knobs: reduction, squeeze, excitation, ...
     init: str | None = None  # fine-tuning: weights to start from, a path or "pretrained:TAG"
     freeze_backbone: int = 0  # fine-tuning: epochs in which only the classifier learns
-    grad_checkpointing: bool = (
-        False  # recompute activations in the backward pass: less memory, same gradients
-    )
+    grad_checkpointing: bool = False  # recompute activations backward: less memory, same gradients
+    overrides: dict = field(default_factory=dict)  # recipe fields set by name (senet train --set KEY=VALUE)
 
     def __post_init__(self):
         for name, kinds, optional in (
@@ -109,6 +108,15 @@ class TrainConfig:
                     f"{'(' if low_open else '['}{low:g}, {'inf' if high == FLOAT32_MAX else f'{high:g}'})"
                 )
                 raise SenetError(f"{name} must be in {interval}, got {v!r}")
+        if not isinstance(self.overrides, dict):
+            raise SenetTypeError(
+                f"overrides must be a dict of recipe fields, got {type(self.overrides).__name__}"
+            )
+        from ..recipes import settable
+
+        unknown = sorted(set(self.overrides) - set(settable()))
+        if unknown:
+            raise SenetError(f"overrides {unknown} are not recipe fields; allowed: {', '.join(settable())}")
         if not isinstance(self.model_options, dict):
             raise SenetError(f"model_options must be a dict, got {type(self.model_options).__name__}")
 
@@ -135,11 +143,13 @@ def resolve(config: TrainConfig, env: DistEnv) -> tuple[Recipe, dict]:
     32x32 for CIFAR, digits and synthetic data, unless ``image_size`` says otherwise. The recipe defaults to
     the model's paper's for its data (``senet.recipes.default_recipe``).
     """
+    from ..recipes import with_sets
     from ..registry import model_info
 
     recipe = get_recipe(
         config.recipe or ("finetune" if config.init else default_recipe(config.data, config.model))
     )
+    recipe = with_sets(recipe, config.overrides)
     batch = config.batch_size or recipe.batch_size
     per_rank = env.world_size * config.accum_steps
     if batch % per_rank:

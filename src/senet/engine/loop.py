@@ -23,7 +23,7 @@ from . import checkpoint as ckpt
 from . import distributed, rundir
 from . import state as S
 from .config import TrainConfig
-from .rundir import LAST, SUMMARY, TENSORBOARD, WEIGHTS, RunDir
+from .rundir import EMA_WEIGHTS, LAST, SUMMARY, TENSORBOARD, WEIGHTS, RunDir
 
 
 class NonFiniteLoss(SenetError):
@@ -196,9 +196,12 @@ def train_one_epoch(s: S.Session) -> torch.Tensor | None:
             # 1. Forward under the one AMP context. DDP all-reduces gradients only on the last micro-batch.
             sync = contextlib.nullcontext() if micro == accum - 1 else _no_sync(s.net)
             with sync:
+                soft = targets
+                if s.mix is not None:  # MixUp/CutMix: mixed images, soft targets (accuracy on the hard ones)
+                    images, soft = s.mix(images, targets)
                 with s.autocast():
                     logits = s.net(images)
-                    loss = s.criterion(logits.float(), targets)
+                    loss = s.criterion(logits.float(), soft)
                 # 2. Backward of the loss / accum: accumulated gradients average over the global batch.
                 #    The scaler multiplies the loss for fp16 and is a pass-through otherwise.
                 s.scaler.scale(loss / accum).backward()
@@ -218,8 +221,14 @@ def train_one_epoch(s: S.Session) -> torch.Tensor | None:
             for name, p in s.model.named_parameters():
                 if not name.startswith("fc."):
                     p.grad = None
+        if s.recipe.clip_grad_norm:
+            from .modern import clip_gradients
+
+            clip_gradients(s.optimizer, s.scaler, s.recipe.clip_grad_norm)
         s.scaler.step(s.optimizer)
         s.scaler.update()
+        if s.ema is not None:
+            s.ema.update_parameters(s.model)
         s.optimizer.zero_grad(set_to_none=True)
         s.step_in_epoch += 1
         s.global_step += 1
@@ -300,6 +309,9 @@ def _end_epoch(s: S.Session, sums: torch.Tensor, seconds: float, writer) -> None
         "images_per_s": n / seconds,
         "skipped": int(skipped) + val["skipped"],
     }
+    if s.ema is not None:  # the averaged weights, evaluated beside the raw ones
+        ema = _evaluate(s, s.ema.module)
+        row.update(ema_top1_error=ema["top1_error"], ema_top5_error=ema["top5_error"])
     s.history.append(row)
     S.step_scheduler(s.scheduler, val["loss"])
     best = val["top1_error"] < s.best_top1_error
@@ -319,10 +331,10 @@ def _end_epoch(s: S.Session, sums: torch.Tensor, seconds: float, writer) -> None
         )
 
 
-def _evaluate(s: S.Session) -> dict:
+def _evaluate(s: S.Session, net=None) -> dict:
     val = D.eval_subset(s.val_set, s.env.world_size, s.env.rank)
     loader = D.loader(val, max(s.micro_batch, 64), workers=s.config.workers, pin=s.device.type == "cuda")
-    return evaluate_loader(s.net, loader, s.device, len(s.classes), s.autocast, s.memory_format)
+    return evaluate_loader(net or s.net, loader, s.device, len(s.classes), s.autocast, s.memory_format)
 
 
 def _finish(s: S.Session) -> dict:
@@ -353,8 +365,13 @@ def _finish(s: S.Session) -> dict:
         "out": str(s.out),
         "status": "finished",
     }
+    if s.ema is not None:
+        ema = _evaluate(s, s.ema.module)
+        summary.update(ema_top1_error=ema["top1_error"], ema_top5_error=ema["top5_error"])
     if s.env.is_main:
         save_weights(s.model, s.out / WEIGHTS, classes=s.classes)
+        if s.ema is not None:
+            save_weights(s.ema.module, s.out / EMA_WEIGHTS, classes=s.classes)
         rundir.write_curves(s.out, s.history, f"{s.config.model} on {s.config.data}")
         write_json(summary, s.out / SUMMARY)
         _log(

@@ -27,9 +27,10 @@ except ImportError:  # pragma: no cover
 
 LAST, BEST = "checkpoint_last.pt", "checkpoint_best.pt"
 WEIGHTS, SUMMARY, CONFIG = "model.safetensors", "summary.json", "config.json"
+EMA_WEIGHTS = "model_ema.safetensors"  # the EMA of the weights (recipe.ema_decay)
 METRICS, CURVES, TENSORBOARD = "metrics.csv", "curves.png", "tensorboard"
 LOCK = ".lock"
-RUN_FILES = (LAST, BEST, WEIGHTS, SUMMARY, CONFIG, METRICS, CURVES, TENSORBOARD)
+RUN_FILES = (LAST, BEST, WEIGHTS, EMA_WEIGHTS, SUMMARY, CONFIG, METRICS, CURVES, TENSORBOARD)
 
 
 class RunDir:

@@ -54,6 +54,8 @@ class Session:
     train_time_s: float = 0.0
     stop_requested: int = 0  # the signal (SIGTERM, SIGINT) that asked the run to save and stop, 0: none
     last_good: str | None = None  # the last checkpoint saved or resumed from (every one is finite)
+    ema: nn.Module | None = None  # AveragedModel of the weights (recipe.ema_decay)
+    mix: object = None  # MixUp/CutMix on a batch (recipe.mixup_alpha, cutmix_alpha)
 
     @property
     def epochs(self) -> int:
@@ -94,6 +96,7 @@ class Session:
             "num_classes": len(self.classes),
             "classes": list(self.classes),
             "card": model_card(self.model, self.classes),  # what the weights are (senet.weights)
+            **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
             "config": {**self.config.as_dict(), **self.resolved},
         }
 
@@ -111,6 +114,8 @@ class Session:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None and "ema" in state:
+            self.ema.load_state_dict(state["ema"])
         for k in ("epoch", "step_in_epoch", "global_step", "best_top1_error", "best_epoch", "history"):
             setattr(self, k, state[k])
         self.train_time_s = state["train_time_s"]
@@ -173,13 +178,9 @@ def build(config: TrainConfig, env: distributed.DistEnv, device: torch.device) -
     net = distributed.wrap(model, env, device, config.sync_bn)
     model = net.module if env.enabled else model  # SyncBN conversion makes a new module
     net = torch.compile(net) if config.compile else net
-    optimizer = torch.optim.SGD(
-        model.parameters(),
-        lr=resolved["lr"],
-        momentum=recipe.momentum,
-        nesterov=recipe.nesterov,
-        weight_decay=resolved["weight_decay"],
-    )
+    from .modern import batch_mixer, ema_model, make_optimizer
+
+    optimizer = make_optimizer(model, recipe, resolved["lr"], resolved["weight_decay"])
     sampler = D.train_sampler(
         train_set, resolved["class_balanced"], resolved["micro_batch"], env.world_size, env.rank, config.seed
     )
@@ -201,6 +202,8 @@ def build(config: TrainConfig, env: distributed.DistEnv, device: torch.device) -
         val_set,
         classes,
         sampler,
+        ema=ema_model(model, recipe.ema_decay),
+        mix=batch_mixer(recipe, len(classes)),
     )
 
 
