@@ -113,3 +113,25 @@ def test_two_process_run_stopped_mid_epoch_resumes_exactly(full, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     rows = [(d / "metrics.csv").read_text().splitlines() for d in (full, tmp_path / "cut")]
     assert [r.split(",")[:3] for r in rows[0]] == [r.split(",")[:3] for r in rows[1]]
+
+
+def test_two_processes_match_one_with_ema_and_mixup(tmp_path):
+    """EMA, MixUp and CutMix on: 2 ranks x micro-batch 8 match 1 process x 2 accumulation steps of 8 (the
+    mixing is drawn per place in the global order, not per rank)."""
+    sets = ["--set", "ema_decay=0.9", "--set", "mixup_alpha=0.2", "--set", "cutmix_alpha=1.0"]
+    cmd = [*TORCHRUN, "-m", "senet", "train", *DIGITS, *sets, "--out", str(tmp_path / "ddp")]
+    proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        senet.train(model="resnet20_cifar", data="digits", batch_size=16, epochs=2, max_batches=8, accum_steps=2,
+                    workers=0, progress=False, tensorboard=False, deterministic=True, lr=0.05, device="cpu",
+                    out=str(tmp_path / "one"), overrides={"ema_decay": 0.9, "mixup_alpha": 0.2, "cutmix_alpha": 1.0})  # fmt: skip
+    finally:
+        torch.set_num_threads(n)
+    params = dict(senet.create_model("resnet20_cifar", num_classes=10).named_parameters())
+    for f in ("model.safetensors", "model_ema.safetensors"):
+        a, b = load_file(tmp_path / "ddp" / f), load_file(tmp_path / "one" / f)
+        for k in params:
+            torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=f"{f}: {k}")

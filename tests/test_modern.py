@@ -114,3 +114,91 @@ def test_resume_with_ema_and_mixup_is_exact(tmp_path):
     assert full["ema_top1_error"] == cut["ema_top1_error"] and "ema_top1_error" in full
     with pytest.raises(senet.SenetError, match="other settings: overrides"):
         senet.train(**{**run, "overrides": {"ema_decay": 0.99}}, out=str(tmp_path / "cut"), resume="auto")
+
+
+def test_stochastic_depth_is_identity_in_eval_and_drops_whole_branches_in_training():
+    model = senet.create_model("se_resnet20_cifar", drop_path_rate=0.4)
+    units = [m for m in model.modules() if getattr(m, "drop_path", None) is not None]
+    rates = [u.drop_path.p for u in units]
+    assert len(rates) == 9 and rates == pytest.approx([0.4 * i / 8 for i in range(9)])  # linear from 0
+    plain = senet.create_model("se_resnet20_cifar")
+    plain.load_state_dict(model.state_dict())  # same keys: stochastic depth has no parameters
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model.eval()(x), plain.eval()(x))  # identity in eval mode
+    sd = units[-1].drop_path.train()
+    branch = torch.ones(20000, 8, 2, 2)
+    out = sd(branch)
+    dropped = (out.flatten(1) == 0).all(1).float().mean().item()
+    assert dropped == pytest.approx(0.4, abs=0.02)  # whole rows (samples) at the rate
+    kept = out.flatten(1)[(out.flatten(1) != 0).any(1)]
+    torch.testing.assert_close(kept, torch.full_like(kept, 1 / 0.6))  # the rest rescaled
+    with pytest.raises(senet.SenetError, match="drop_path_rate must be in"):
+        senet.create_model("resnet20_cifar", drop_path_rate=1.0)
+
+
+def test_augmentation_policies_and_named_modern_recipes():
+    from torchvision.transforms import v2
+
+    from senet import data as D
+
+    tf = D._train_transform(D.Views("imagenet", 32, auto_augment="trivialaugment", random_erasing=0.25), (0.5,) * 3,
+                            (0.5,) * 3)  # fmt: skip
+    kinds = [type(t) for t in tf.transforms]
+    assert v2.TrivialAugmentWide in kinds and v2.RandomErasing in kinds
+    assert kinds.index(v2.TrivialAugmentWide) < kinds.index(v2.Normalize) < kinds.index(v2.RandomErasing)
+    tv = get_recipe("torchvision-v2")
+    assert (tv.epochs, tv.lr, tv.batch_size, tv.norm_weight_decay, tv.auto_augment) == (600, 0.5, 1024, 0.0,
+                                                                                       "trivialaugment")  # fmt: skip
+    assert get_recipe("rsb-a3").optimizer == "adamw" and "Assumed" in get_recipe("rsb-a3").source
+    summary = senet.train(model="se_resnet20_cifar", data="synthetic", epochs=1, max_batches=2, batch_size=16,
+                          recipe="torchvision-v2", **QUIET, out=str(__import__("tempfile").mkdtemp()),
+                          overrides={"epochs": 1, "warmup_epochs": 0})  # fmt: skip
+    assert summary["status"] == "finished" and "ema_top1_error" in summary
+
+
+BEFORE = "4562063"  # the engine before today's training pieces
+
+
+def _short_runs(src: str, out: str) -> str:
+    """Short runs of two paper recipes on the engine found in ``src`` (a tree's src/), in a fresh interpreter;
+    returns the file senet was imported from."""
+    import subprocess
+    import sys
+
+    code = (
+        f"import sys; sys.path.insert(0, {src!r}); import torch; torch.set_num_threads(1)\n"
+        "import senet\n"
+        "for recipe in ('digits', 'cifar-resnet'):\n"
+        "    senet.train(model='se_resnet20_cifar', data='digits', recipe=recipe, epochs=2, max_batches=3,\n"
+        f"                batch_size=16, workers=0, progress=False, tensorboard=False, out={out!r} + '/' + recipe)\n"
+        "print(senet.__file__)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=300
+    )
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def test_todays_recipes_train_bitwise_as_before(tmp_path):
+    """The paper's recipes (a cosine and a multi-step one), on the engine of before these pieces and on
+    today's: the same weights, bit for bit."""
+    import subprocess
+    import tarfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    archive = tmp_path / "before.tar"
+    try:
+        subprocess.run(["git", "-C", str(root), "archive", "-o", str(archive), BEFORE, "src"], check=True,
+                       capture_output=True, timeout=60)  # fmt: skip
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        pytest.skip(f"commit {BEFORE} is not in this clone (a shallow clone): nothing to compare with")
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path / "before", filter="data")
+    old_src = tmp_path / "before" / "src"
+    assert _short_runs(str(old_src), str(tmp_path / "old")).startswith(str(old_src))  # the old engine ran
+    assert _short_runs(str(root / "src"), str(tmp_path / "new")).startswith(str(root / "src"))
+    for recipe in ("digits", "cifar-resnet"):
+        a, b = (load_file(tmp_path / d / recipe / "model.safetensors") for d in ("old", "new"))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), recipe

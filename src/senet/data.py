@@ -43,6 +43,8 @@ class Views:
     ten_crop: bool = False
     multiview: object = None  # a senet.multiview.ViewPlan: every view of each image (ILSVRC protocol)
     interpolation: str = "bilinear"  # of the evaluation resize (timm's SE weights expect bicubic)
+    auto_augment: str = "none"  # randaugment | trivialaugment | autoaugment: after the crop and flip
+    random_erasing: float = 0.0  # RandomErasing's probability, on the normalised image
 
 
 def parse(spec: str) -> tuple[str, Path | None]:
@@ -107,9 +109,16 @@ def _train_transform(v: Views, mean, std) -> v2.Compose:
         "digits": [v2.RandomCrop(size, padding=2)],  # shifts only: a mirrored digit is another symbol
         "none": [],
     }[v.augment]
+    policy = {
+        "none": [],
+        "randaugment": [v2.RandAugment()],
+        "trivialaugment": [v2.TrivialAugmentWide()],
+        "autoaugment": [v2.AutoAugment(v2.AutoAugmentPolicy.IMAGENET)],
+    }[v.auto_augment]
     tail = [Cutout(v.cutout)] if v.cutout else []
+    tail += [v2.RandomErasing(v.random_erasing, value=0)] if v.random_erasing else []
     return v2.Compose(
-        [v2.ToImage(), *aug, v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std), *tail]
+        [v2.ToImage(), *aug, *policy, v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std), *tail]
     )
 
 

@@ -55,6 +55,9 @@ class Recipe:
     mixup_alpha: float = 0.0  # MixUp's Beta(alpha, alpha) (0: off)
     cutmix_alpha: float = 0.0  # CutMix's Beta(alpha, alpha) (0: off); with both, one of them per batch
     ema_decay: float = 0.0  # exponential moving average of the weights, evaluated and saved beside them
+    auto_augment: str = "none"  # none | randaugment | trivialaugment | autoaugment (torchvision v2)
+    random_erasing: float = 0.0  # probability of torchvision's RandomErasing (0: off)
+    drop_path_rate: float = 0.0  # stochastic depth of the residual families, rising linearly to this (0: off)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -77,6 +80,9 @@ class Recipe:
         extras += [f"mixup {self.mixup_alpha:g}"] if self.mixup_alpha else []
         extras += [f"cutmix {self.cutmix_alpha:g}"] if self.cutmix_alpha else []
         extras += [f"EMA {self.ema_decay:g}"] if self.ema_decay else []
+        extras += [self.auto_augment] if self.auto_augment != "none" else []
+        extras += [f"random erasing {self.random_erasing:g}"] if self.random_erasing else []
+        extras += [f"stochastic depth {self.drop_path_rate:g}"] if self.drop_path_rate else []
         return (
             f"{self.epochs} epochs, batch {self.batch_size}, lr {self.lr:g} per {self.ref_batch} images "
             f"(linear scaling), {self._optimizer_text()}, "
@@ -198,6 +204,48 @@ _RECIPES = (
         freeze_bn_epochs=5,
     ),
     Recipe(
+        "torchvision-v2",
+        "not from the paper: torchvision's ResNet-50 v2 recipe (Vryniotis 2021, 'How to train state-of-the-art "
+        "models using TorchVision's latest primitives'; 80.858% top-1 for ResNet-50, torchvision's metadata): "
+        "SGD 0.9, lr 0.5 at batch 1024, 600 epochs, cosine after 5 linear warm-up epochs, wd 2e-5 and none on "
+        "BN/bias, label smoothing 0.1, mixup 0.2, cutmix 1.0, TrivialAugmentWide, random erasing 0.1, EMA. "
+        "Different here: EMA every step with decay 0.9999 (assumed; theirs 0.99998 every 32 steps), no "
+        "repeated-augmentation sampler; train at 176 with --image-size 176 (their eval resize 232)",
+        epochs=600,
+        batch_size=1024,
+        lr=0.5,
+        ref_batch=1024,
+        weight_decay=2e-5,
+        schedule="cosine",
+        warmup_epochs=5,
+        label_smoothing=0.1,
+        norm_weight_decay=0.0,
+        mixup_alpha=0.2,
+        cutmix_alpha=1.0,
+        auto_augment="trivialaugment",
+        random_erasing=0.1,
+        ema_decay=0.9999,
+    ),
+    Recipe(
+        "rsb-a3",
+        "not from the paper: modelled on timm's ResNet strikes back A3 (Wightman et al. 2021; ResNet-50 78.1% "
+        "top-1 at 224): 100 epochs, batch 2048, lr 8e-3, wd 0.02, cosine after 5 warm-up epochs, mixup 0.1, "
+        "cutmix 1.0, RandAugment, trained at 160 (--image-size 160). Assumed: AdamW for LAMB and cross-entropy "
+        "for BCE (neither is in PyTorch), RandAugment at torchvision's defaults, no decay on BN/bias",
+        epochs=100,
+        batch_size=2048,
+        lr=8e-3,
+        ref_batch=2048,
+        weight_decay=0.02,
+        optimizer="adamw",
+        schedule="cosine",
+        warmup_epochs=5,
+        norm_weight_decay=0.0,
+        mixup_alpha=0.1,
+        cutmix_alpha=1.0,
+        auto_augment="randaugment",
+    ),
+    Recipe(
         "finetune",
         "not from the paper: fine-tuning pretrained weights (senet train --init): a short cosine schedule at "
         "a tenth of the from-scratch rate with one warm-up epoch, as common practice (torchvision's and "
@@ -228,7 +276,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in _RECIPES}
 
 
 OPTIMIZERS = ("sgd", "adamw", "rmsprop")
-CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "augment": AUGMENTS}
+AUTO_AUGMENTS = ("none", "randaugment", "trivialaugment", "autoaugment")
+CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "augment": AUGMENTS, "auto_augment": AUTO_AUGMENTS}
 FIXED = ("name", "source")  # what a recipe is, not how it trains
 
 
@@ -283,7 +332,8 @@ def with_sets(recipe: Recipe, sets: dict) -> Recipe:
     """The recipe with fields set by name, checked (ranges of the new training pieces)."""
     r = dataclasses.replace(recipe, **sets) if sets else recipe
     for key, low, high in (("mixup_alpha", 0, None), ("cutmix_alpha", 0, None), ("clip_grad_norm", 0, None),
-                           ("ema_decay", 0, 1), ("warmup_epochs", 0, None), ("label_smoothing", 0, 1)):  # fmt: skip
+                           ("ema_decay", 0, 1), ("warmup_epochs", 0, None), ("label_smoothing", 0, 1),
+                           ("random_erasing", 0, 1), ("drop_path_rate", 0, 1)):  # fmt: skip
         v = getattr(r, key)
         if not v >= low or (high is not None and not v < high):
             raise SenetError(f"--set {key}={v}: must be in [{low}, {high if high is not None else 'inf'})")

@@ -182,10 +182,11 @@ def views_for(config: TrainConfig, recipe: Recipe, size: int) -> D.Views:
 
     kind, _ = D.parse(config.data)
     augment = {"digits": "digits", "synthetic": "none"}.get(kind, recipe.augment)
+    extra = dict(auto_augment=recipe.auto_augment, random_erasing=recipe.random_erasing)
     if kind != "imagefolder":
-        return D.Views(augment, size, cutout=recipe.cutout)
+        return D.Views(augment, size, cutout=recipe.cutout, **extra)
     resize = round(size / model_info(config.model).crop_pct)
-    return D.Views(augment, size, resize, size, recipe.crop_scale, recipe.crop_ratio, recipe.cutout)
+    return D.Views(augment, size, resize, size, recipe.crop_scale, recipe.crop_ratio, recipe.cutout, **extra)
 
 
 def init_tag(config: TrainConfig):
@@ -204,6 +205,8 @@ def model_options(config: TrainConfig, recipe: Recipe) -> dict:
     from ..registry import model_info
 
     opts = dict(config.model_options)
+    if recipe.drop_path_rate:
+        opts.setdefault("drop_path_rate", recipe.drop_path_rate)  # the residual families take it
     tag = init_tag(config)
     for k, v in (tag.options if tag else {}).items():
         if opts.setdefault(k, v) != v:

@@ -198,7 +198,7 @@ def train_one_epoch(s: S.Session) -> torch.Tensor | None:
             with sync:
                 soft = targets
                 if s.mix is not None:  # MixUp/CutMix: mixed images, soft targets (accuracy on the hard ones)
-                    images, soft = s.mix(images, targets)
+                    images, soft = _mix(s, images, targets, micro)
                 with s.autocast():
                     logits = s.net(images)
                     loss = s.criterion(logits.float(), soft)
@@ -245,6 +245,15 @@ def train_one_epoch(s: S.Session) -> torch.Tensor | None:
     bar.close()
     _check_finite(s, sums)
     return distributed.all_reduce_sum(sums.clone())
+
+
+def _mix(s: S.Session, images, targets, micro: int):
+    """MixUp/CutMix drawn from a generator seeded by (seed, the micro-batch's place in the global order):
+    the same mixing for any number of ranks and accumulation steps, and after a resume."""
+    place = (s.global_step * s.config.accum_steps + micro) * s.env.world_size + s.env.rank
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(s.config.seed * 1_000_003 + place)
+        return s.mix(images, targets)
 
 
 def _no_sync(net):

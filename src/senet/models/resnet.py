@@ -70,6 +70,10 @@ class ResidualBlock(nn.Module):
     Faster forms of the same function are applied explicitly (``senet.optimize_for_inference``).
     """
 
+    def __init__(self):
+        super().__init__()
+        self.drop_path = None  # stochastic depth on the branch (set_drop_path), off by default
+
     def _se_slot(self, se: SEConfig | None, channels: dict[str, int]) -> None:
         self.placement = se.placement if se else None
         self.se = se.block(channels[se.placement]) if se else None
@@ -86,10 +90,28 @@ class ResidualBlock(nn.Module):
             out = self.se(out)
         elif self.placement == "identity":
             shortcut = self.se(shortcut)
+        if self.drop_path is not None:  # stochastic depth: the whole branch of a sample, in training
+            out = self.drop_path(out)
         out = self.relu(out + shortcut)
         if self.placement == "post":
             out = self.se(out)
         return out
+
+
+def set_drop_path(model: nn.Module, rate: float) -> None:
+    """Stochastic depth (Huang et al. 2016; torchvision's ``StochasticDepth``, "row" mode) on the residual
+    branch of every unit, the rate rising linearly from 0 at the first unit to ``rate`` at the last."""
+    if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate < 1:
+        from ..errors import SenetError
+
+        raise SenetError(f"drop_path_rate must be in [0, 1), got {rate!r}")
+    if not rate:
+        return
+    from torchvision.ops import StochasticDepth  # only when asked: importing torchvision.ops costs time
+
+    units = [m for m in model.modules() if isinstance(m, ResidualBlock)]
+    for i, unit in enumerate(units):
+        unit.drop_path = StochasticDepth(rate * i / max(len(units) - 1, 1), "row")
 
 
 def make_downsample(cin, cout, stride, kernel, kind):
@@ -141,7 +163,7 @@ BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
 class ResNet(Classifier):
     """stem -> layer1..layerN (paper stages 2..N+1) -> global pool -> (dropout) -> fc."""
 
-    def build(self, spec: ResNetSpec, se, in_chans, layout="official", **_) -> int:
+    def build(self, spec: ResNetSpec, se, in_chans, layout="official", drop_path_rate=0.0, **_) -> int:
         check_choice("layout", layout, LAYOUTS)
         if layout == "torchvision":
             self.spec = spec = replace(spec, stride_on="3x3")
@@ -172,6 +194,7 @@ class ResNet(Classifier):
                 blocks.append(block)
                 cin = cout
             self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
+        set_drop_path(self, drop_path_rate)
         return cin
 
     def _build_stem(self, spec: ResNetSpec, layout: str, in_chans: int) -> None:
@@ -249,7 +272,12 @@ SE_NAMES = {
     name: ("senet154" if name == "resnext154_64x4d" else f"se_{name}") for name in [*SPECS, *WSL_SPECS]
 }
 
-RESNET = Family("resnet", ResNet, PLACEMENTS, {"layout": "official", "drop_rate": None, "in_chans": 3})
+RESNET = Family(
+    "resnet",
+    ResNet,
+    PLACEMENTS,
+    {"layout": "official", "drop_rate": None, "in_chans": 3, "drop_path_rate": 0.0},
+)
 register_family(
     replace(RESNET, info={"recipe": "imagenet"}),
     {n: s for n, s in SPECS.items() if s.stem != "cifar"},
@@ -262,7 +290,12 @@ register_family(
     SE_NAMES,
 )
 register_family(  # no layout: without a stem pool and with basic units both layouts are one network
-    replace(RESNET, name="resnet_cifar", info=CIFAR_INFO, options={"drop_rate": None, "in_chans": 3}),
+    replace(
+        RESNET,
+        name="resnet_cifar",
+        info=CIFAR_INFO,
+        options={"drop_rate": None, "in_chans": 3, "drop_path_rate": 0.0},
+    ),
     {n: s for n, s in SPECS.items() if s.stem == "cifar"},
     SE_NAMES,
 )
