@@ -202,3 +202,18 @@ def test_todays_recipes_train_bitwise_as_before(tmp_path):
     for recipe in ("digits", "cifar-resnet"):
         a, b = (load_file(tmp_path / d / recipe / "model.safetensors") for d in ("old", "new"))
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), recipe
+
+
+def test_the_warmup_curve_matches_its_formula():
+    import math
+
+    from senet.engine.state import make_scheduler
+
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.4)
+    recipe = with_sets(get_recipe("digits"), {"warmup_epochs": 3})  # then cosine over the other 5
+    sched = make_scheduler(opt, recipe, epochs=8, lr=0.4)
+    for e in range(8):
+        want = 0.4 * (0.1 + 0.9 * e / 3) if e < 3 else 0.4 * (1 + math.cos(math.pi * (e - 3) / 5)) / 2
+        assert opt.param_groups[0]["lr"] == pytest.approx(want), e
+        opt.step()
+        sched.step()

@@ -57,6 +57,9 @@ def test_the_training_page_shows_every_recipe():
     """docs/training.md's recipe table is generated from the recipes (SENET_REGEN_DOCS=1 rewrites it)."""
     from docblock import check_block
 
-    rows = ["| recipe | values | source |", "|---|---|---|"]
-    rows += [f"| `{r.name}` | {r.describe()} | {r.source} |" for r in map(get_recipe, list_recipes())]
+    rows = ["| recipe | values | source | published (error %) |", "|---|---|---|---|"]
+    rows += [
+        f"| `{r.name}` | {r.describe()} | {r.source} | {r.published or '-'} |"
+        for r in map(get_recipe, list_recipes())
+    ]
     check_block("docs/training.md", "recipes-table", "\n".join(rows))

@@ -58,6 +58,7 @@ class Recipe:
     auto_augment: str = "none"  # none | randaugment | trivialaugment | autoaugment (torchvision v2)
     random_erasing: float = 0.0  # probability of torchvision's RandomErasing (0: off)
     drop_path_rate: float = 0.0  # stochastic depth of the residual families, rising linearly to this (0: off)
+    published: str = ""  # what its source reports with it (error %, top-1/top-5 unless stated)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -272,13 +273,27 @@ _RECIPES = (
         augment="digits",
     ),
 )
-RECIPES: dict[str, Recipe] = {r.name: r for r in _RECIPES}
+PUBLISHED = {  # what each recipe's source reports with it (PAPER.md sec. 6-7; the cited sources)
+    "imagenet": "SE-ResNet-50 23.29/6.62, SE-ResNeXt-50 21.10/5.49 (Table 2, 224 crop)",
+    "imagenet-ablation": "SE-ResNet-50 22.28/6.03 (Tables 10-16)",
+    "mobile": "SE-MobileNet 25.3/7.7, SE-ShuffleNet 31.0/11.1 (Table 3)",
+    "cifar-resnet": "SE-ResNet-110 5.21 (CIFAR-10) / 23.85 (CIFAR-100); SE-ResNet-164 4.39 / 21.31 (Tables 4-5)",
+    "cifar-wrn": "SE-WRN-16-8 3.88 (CIFAR-10) / 19.14 (CIFAR-100) (Tables 4-5)",
+    "cifar-shake": "SE-Shake-Shake 26 2x96d + Cutout 2.12 (CIFAR-10, Table 4)",
+    "cifar-shake-even": "SE-Shake-Even 29 2x4x64d + Cutout 15.41 (CIFAR-100, Table 5)",
+    "senet154": "SENet-154 18.68/4.47 at 224, 17.28/3.79 at 320 (Table 8)",
+    "torchvision-v2": "ResNet-50 19.14 top-1 (80.858 % accuracy, torchvision's metadata)",
+    "rsb-a3": "ResNet-50 21.9 top-1 (78.1 % accuracy at 224, Wightman et al.)",
+}
+RECIPES: dict[str, Recipe] = {
+    r.name: dataclasses.replace(r, published=PUBLISHED.get(r.name, "")) for r in _RECIPES
+}
 
 
 OPTIMIZERS = ("sgd", "adamw", "rmsprop")
 AUTO_AUGMENTS = ("none", "randaugment", "trivialaugment", "autoaugment")
 CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "augment": AUGMENTS, "auto_augment": AUTO_AUGMENTS}
-FIXED = ("name", "source")  # what a recipe is, not how it trains
+FIXED = ("name", "source", "published")  # what a recipe is, not how it trains
 
 
 def settable() -> list[str]:
