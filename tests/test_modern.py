@@ -34,6 +34,10 @@ def test_set_fields_by_name_with_their_allowed_values(tmp_path, capsys):
         assert main([*base, "--set", item]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and __import__("re").search(message, err), err
+    assert (
+        main([*base, "--recipe", "mobile", "--set", "warmup_epochs=2"]) == 2
+    )  # plateau: refused, not ignored
+    assert "cannot follow a warm-up" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
 

@@ -352,6 +352,11 @@ def with_sets(recipe: Recipe, sets: dict) -> Recipe:
         v = getattr(r, key)
         if not v >= low or (high is not None and not v < high):
             raise SenetError(f"--set {key}={v}: must be in [{low}, {high if high is not None else 'inf'})")
+    if r.warmup_epochs and r.schedule == "plateau":
+        raise SenetError(
+            f"--set warmup_epochs={r.warmup_epochs}: the {r.name} recipe divides on a plateau, which torch's "
+            "SequentialLR cannot follow a warm-up with; use --set schedule=cosine (or step) with a warm-up"
+        )
     if r.norm_weight_decay is not None and not r.norm_weight_decay >= 0:
         raise SenetError(f"--set norm_weight_decay={r.norm_weight_decay}: must be >= 0 (or none)")
     return r
