@@ -99,7 +99,10 @@ def test_gradient_checkpointing_same_gradients_less_memory():
     loss, plain = _saved_bytes(model, x)
     loss.backward()
     grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+    stats = {k: v.clone() for k, v in model.state_dict().items() if "running" in k or "num_batches" in k}
     model.zero_grad()
+    model.load_state_dict({**model.state_dict(), **{k: torch.zeros_like(v) if "mean" in k or "num" in k else
+                           torch.ones_like(v) for k, v in stats.items()}})  # fmt: skip
     model.set_grad_checkpointing(True)
     loss2, ckpt = _saved_bytes(model, x)
     loss2.backward()
@@ -107,6 +110,11 @@ def test_gradient_checkpointing_same_gradients_less_memory():
     for n, p in model.named_parameters():
         torch.testing.assert_close(p.grad, grads[n], rtol=1e-4, atol=1e-6, msg=n)
     assert ckpt < 0.25 * plain, (ckpt, plain)  # 54 units: only their inputs are held
+    after = {
+        k: v for k, v in model.state_dict().items() if k in stats
+    }  # BN statistics updated once, not twice
+    for k, v in stats.items():
+        torch.testing.assert_close(after[k], v, msg=k)
 
 
 def test_onnx_with_free_height_and_width(tmp_path):
@@ -143,3 +151,18 @@ def test_the_backbone_plugs_into_mask_rcnn_retinanet_and_fcos():
         with torch.no_grad():
             (out,) = model(images)
         assert {"boxes", "scores", "labels"} <= set(out), build.__name__
+
+
+def test_bad_backbone_requests_are_refused_and_unused_stages_dropped():
+    with pytest.raises(senet.SenetError, match="distinct strings"):
+        senet.backbone("se_resnet18", fpn=False, keys=("a", "a", "b", "c"))
+    with pytest.raises(senet.SenetError, match="out_channels must be a positive integer"):
+        senet.backbone("se_resnet18", out_channels=0)
+    with pytest.raises(senet.SenetError, match="at least one"):
+        senet.create_model("se_resnet18", features_only=True, out_indices=[])
+    bb = senet.backbone("se_resnet18", fpn=False, returned_stages=2, trainable_stages=1)  # the last two maps
+    assert [m.shape[1] for m in bb(torch.randn(1, 3, 64, 64)).values()] == [256, 512]
+    short = senet.create_model("se_resnet18", features_only=True, out_indices=[1])
+    assert not hasattr(short, "layer2")  # nothing after the deepest chosen map is kept (or trained)
+    bb = senet.backbone("se_resnet18", fpn=False, returned_stages=[1, 2], trainable_stages=1)
+    assert [n for n, p in bb.named_parameters() if p.requires_grad][0].startswith("body.layer2")

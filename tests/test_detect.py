@@ -31,3 +31,34 @@ def test_detect_train_then_eval_prints_coco_ap(tmp_path, capsys):
     assert "AP " in text and "AP50 " in text and "AP75 " in text
     assert main(["detect", "eval", "--checkpoint", str(out / "checkpoint_last.pt"), "--data", str(root)]) == 2
     assert "coco:ROOT" in capsys.readouterr().err
+
+
+def test_coco_data_with_negatives_degenerate_boxes_and_bad_files(tmp_path, capsys):
+    from senet.detection import coco
+
+    root = tmp_path / "coco"
+    write_coco(root, n=3, size=64)
+    ann = root / "annotations" / "instances_train2017.json"
+    d = json.loads(ann.read_text())
+    d["annotations"] = [a for a in d["annotations"] if a["image_id"] != 1]  # image 1: a negative
+    d["annotations"][0]["bbox"][2] = 0  # a box without width
+    ann.write_text(json.dumps(d))
+    data = coco(f"coco:{root}", "train2017")
+    image, target = data[0]
+    assert target["boxes"].shape == (0, 4) and target["labels"].shape == (0,)  # negatives train as such
+    _, target = data[1]
+    assert len(target["boxes"]) == len(target["labels"]) == 1  # the degenerate box dropped with its label
+    ann.write_text("{not json")
+    argv = [
+        "detect",
+        "train",
+        "--model",
+        "se_resnet18",
+        "--data",
+        f"coco:{root}",
+        "--out",
+        str(tmp_path / "r"),
+    ]
+    assert main(argv) == 2 and "is not a COCO annotation file" in capsys.readouterr().err
+    ann.write_text(json.dumps({**d, "annotations": []}))
+    assert main(argv) == 2 and "holds no annotations" in capsys.readouterr().err

@@ -138,6 +138,11 @@ def test_fully_convolutional_takes_non_square_images(tmp_path):
         ({"scales": (32,), "crops": 5, "fully_convolutional": True}, r"takes no --crops"),
         ({"scales": (32,), "ten_crop": True}, r"--crops 10"),
         ({"scales": (32,), "resize": 36}, r"--resize is the single scale"),
+        ({"crop": 40}, r"crop 40 is larger than the images"),  # would be padded with zeros
+        ({"resize": 36, "crop": 40, "ten_crop": True}, r"crop 40 is larger than the images"),
+        ({"scales": ()}, r"at least one short side"),
+        ({"fully_convolutional": True, "crop": 28}, r"takes no --crop"),
+        ({"flip": "no"}, r"flip must be True or False"),
     ],
 )
 def test_ambiguous_view_options_are_refused(kwargs, message):

@@ -71,17 +71,17 @@ def test_hub_tag_in_the_torchvision_layout_downloads_checks_and_computes_timms_l
     gets = [r for r in hub.requests if r[0] == "GET"]
     from PIL import Image
 
-    from senet.evaluation import evaluate
+    from senet.evaluation import _input_view, evaluate
 
-    for c in ("a", "b"):  # evaluated with the weights' own transform: 224 of round(224 / 0.95), bicubic
-        (tmp_path / "val" / c).mkdir(parents=True)
-        (tmp_path / "train" / c).mkdir(parents=True)
+    assert _input_view("se_resnet50", "timm_a1_in1k") == (224, 0.95, "bicubic")  # eval: 224 of 236, bicubic
+    for c in ("a", "b"):  # 1000 classes on 2-class data: a random classifier, refused
         for split in ("train", "val"):
+            (tmp_path / split / c).mkdir(parents=True)
             Image.new("RGB", (300, 260), (90, 20, 200 * (c == "a"))).save(tmp_path / split / c / "0.png")
-    r = evaluate(
-        "se_resnet50", pretrained="timm_a1_in1k", data=f"imagefolder:{tmp_path}", workers=0, device="cpu"
-    )
-    assert (r["resize"], r["crop"], r["num_images"]) == (236, 224, 2)
+    with pytest.raises(senet.SenetError, match="their classifier would be random"):
+        evaluate(
+            "se_resnet50", pretrained="timm_a1_in1k", data=f"imagefolder:{tmp_path}", workers=0, device="cpu"
+        )
     hub.stop()  # the network is gone: the cached file serves
     again = senet.create_model("se_resnet50", pretrained="se_resnet50.timm_a1_in1k")
     torch.testing.assert_close(_logits(again), _logits(source))
@@ -155,6 +155,10 @@ def test_another_class_count_keeps_a_fresh_classifier(hub):
                                           None, None, "test", options={"layout": "torchvision"})  # fmt: skip
     try:
         net = senet.create_model("resnet18", pretrained="loopback", num_classes=7)
+        from senet.evaluation import evaluate
+
+        with pytest.raises(senet.SenetError, match="their classifier would be random"):  # 1000 classes vs 10
+            evaluate("resnet18", pretrained="loopback", data="digits", workers=0, device="cpu")
     finally:
         del P.tags()["resnet18.loopback"]
     assert net.reinitialized == ["fc.weight", "fc.bias"] and net.fc.out_features == 7

@@ -62,34 +62,36 @@ def backbone(
     ``trainable_layers``, default 3); the rest are frozen. ``pretrained``/``checkpoint``: weights to load
     (``senet list --pretrained``). ``keys``: names of the returned maps (default ``"0"``, ``"1"``, ...).
     """
-    from .models.features import FeatureNet, feature_points
+    from .models.features import FeatureNet, _indices, feature_points
     from .registry import create_model
 
+    if not isinstance(out_channels, int) or isinstance(out_channels, bool) or out_channels < 1:
+        raise SenetError(f"out_channels must be a positive integer, got {out_channels!r}")
     model = create_model(name, pretrained=pretrained, checkpoint=checkpoint, **options)
     path, info, ends = feature_points(model)
-    n = len(info)
-    chosen = list(range(max(0, n - 4), n)) if returned_stages is None else list(returned_stages)
-    body = FeatureNet(model, chosen)
+    chosen = _indices(min(4, len(info)) if returned_stages is None else returned_stages, len(info))
+    n = chosen[-1] + 1  # the stages that run: up to the deepest returned map
     if (
         not isinstance(trainable_stages, int)
         or isinstance(trainable_stages, bool)
         or not 0 <= trainable_stages <= n
     ):
         raise SenetError(
-            f"trainable_stages must be an integer from 0 to {n} for {name}, got {trainable_stages!r}"
+            f"trainable_stages must be an integer from 0 to {n} for {name} with these maps, got {trainable_stages!r}"
         )
     first = (
         ends[n - trainable_stages - 1] + 1 if trainable_stages < n else 0
     )  # the first path item that trains
-    trainable = {p for p, _ in path[first:]} if trainable_stages else set()
+    trainable = {p for p, _ in path[first : ends[n - 1] + 1]} if trainable_stages else set()
     for p, module in path:
         if p not in trainable:
             module.requires_grad_(False)
+    body = FeatureNet(model, chosen)
     if frozen_bn:
         freeze_batch_norm(body)
     keys = tuple(keys) if keys is not None else tuple(str(i) for i in range(len(chosen)))
-    if len(keys) != len(chosen):
-        raise SenetError(f"keys {list(keys)} name {len(keys)} maps; {len(chosen)} are returned")
+    if len(keys) != len(chosen) or len(set(keys)) != len(keys) or not all(isinstance(k, str) for k in keys):
+        raise SenetError(f"keys {list(keys)} must be {len(chosen)} distinct strings, one per returned map")
     return Backbone(body, fpn, out_channels, keys)
 
 

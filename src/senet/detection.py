@@ -91,12 +91,43 @@ def coco(spec: str, split: str):
     except ImportError:
         raise DataError("COCO data needs pycocotools: pip install 'senet[detect]' (or pycocotools)") from None
     from torchvision.datasets import CocoDetection, wrap_dataset_for_transforms_v2
-    from torchvision.transforms import v2
 
-    tf = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
-    with contextlib.redirect_stdout(None):  # pycocotools prints its progress
-        ds = CocoDetection(str(images), str(ann), transforms=tf)
-    return wrap_dataset_for_transforms_v2(ds, target_keys=("image_id", "boxes", "labels"))
+    try:
+        with contextlib.redirect_stdout(None):  # pycocotools prints its progress
+            ds = CocoDetection(str(images), str(ann))
+    except (ValueError, AssertionError, KeyError, TypeError) as e:  # JSON or COCO format errors
+        raise DataError(
+            f"{ann} is not a COCO annotation file ({type(e).__name__}: {str(e).splitlines()[0]})"
+        ) from None
+    if not ds.coco.getAnnIds():
+        raise DataError(f"{ann} holds no annotations: nothing to train on or to evaluate against")
+    return _Boxed(wrap_dataset_for_transforms_v2(ds, target_keys=("image_id", "boxes", "labels")))
+
+
+class _Boxed(torch.utils.data.Dataset):
+    """Every image with ``boxes`` and ``labels`` (empty for an image without annotations, as torchvision's
+    detection models take negatives), degenerate boxes (no width or height) dropped with their labels."""
+
+    def __init__(self, ds):
+        from torchvision.transforms import v2
+
+        self.ds, self.coco = ds, ds.coco
+        self.tf = v2.Compose(
+            [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.SanitizeBoundingBoxes()]
+        )
+
+    def __len__(self):
+        return len(self.ds)
+
+    def __getitem__(self, i):
+        from torchvision import tv_tensors
+
+        image, target = self.ds[i]
+        if "boxes" not in target:
+            h, w = image.height, image.width
+            target = {**target, "boxes": tv_tensors.BoundingBoxes(torch.zeros(0, 4), format="XYXY", canvas_size=(h, w)),
+                      "labels": torch.zeros(0, dtype=torch.int64)}  # fmt: skip
+        return self.tf(image, target)
 
 
 def _collate(batch):
@@ -291,13 +322,13 @@ def evaluate(model, dataset, device, workers: int = 0, env=None) -> dict:
     results = [r for part_ in distributed.gather(results) for r in part_] if world > 1 else results
     coco = dataset.coco
     if not results:
-        return dict.fromkeys(STATS, 0.0)
+        return dict.fromkeys(STATS, 0.0)  # nothing detected: every AP and AR is 0
     with contextlib.redirect_stdout(None):
         ev = COCOeval(coco, coco.loadRes(results), "bbox")
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-    return {k: 100 * max(float(v), 0.0) for k, v in zip(STATS, ev.stats)}
+    return {k: (100 * float(v) if v >= 0 else None) for k, v in zip(STATS, ev.stats)}  # -1: no such objects
 
 
 def eval_checkpoint(checkpoint, data: str, split: str = "val2017", device=None, workers: int = 0) -> dict:

@@ -132,7 +132,17 @@ def evaluate(
         resize = resize or round(crop / crop_pct)
     else:
         interpolation = "bilinear"
+    for name, value in (("flip", flip), ("fully_convolutional", fully_convolutional), ("ten_crop", ten_crop)):
+        if not isinstance(value, bool):
+            raise SenetTypeError(f"{name} must be True or False, got {value!r}")
+    if fully_convolutional and crop is not None and kind != "imagefolder":
+        raise SenetError("--fully-convolutional shows the whole image: it takes no --crop")
     plan = _plan(resize, crop, ten_crop, scales, crops, flip, fully_convolutional)
+    if plan is None and crop is not None and crop > (resize or 32 if kind != "imagefolder" else resize):
+        raise SenetError(
+            f"crop {crop} is larger than the images it is cut from ({resize or 32} px): the crop would be "
+            "padded with zeros; give --crop at most the short side (--resize)"
+        )
     views = D.Views(
         eval_resize=resize,
         eval_crop=crop,
@@ -146,6 +156,12 @@ def evaluate(
 
     check_classes(card, classes, repr(str(checkpoint)))
     net = _model(model, checkpoint, len(classes), options, pretrained)
+    if getattr(net, "reinitialized", None):
+        raise SenetError(
+            f"the weights {pretrained if isinstance(pretrained, str) else 'asked for'} have another number of "
+            f"classes than the data's {len(classes)}: their classifier would be random; fine-tune first "
+            "(senet train --init pretrained:TAG) or evaluate on the data they were trained on"
+        )
     net = net.to(dev)
     if plan is not None:
         result = _evaluate_views(
@@ -180,6 +196,8 @@ def _plan(resize, crop, ten_crop, scales, crops, flip, fully_convolutional):
     if isinstance(scales, int) and not isinstance(scales, bool):
         scales = (scales,)
     if scales is not None:
+        if isinstance(scales, list | tuple) and not scales:
+            raise SenetError("--scales must list at least one short side, e.g. 256,288,320,352")
         if not isinstance(scales, list | tuple):
             raise SenetTypeError(f"scales must be a tuple of integers, got {type(scales).__name__}")
         scales = tuple(scales)

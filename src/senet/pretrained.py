@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .errors import CheckpointError, SenetError
+from .errors import CheckpointError, SenetError, SenetTypeError
 
 IMAGENET = {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225), "num_classes": 1000}
 TIMM = "timm's results-imagenet.csv (224, crop 0.875, bilinear: the eval transform of these weights)"
@@ -176,6 +176,8 @@ def list_pretrained(pattern: str = "*") -> list[str]:
     """``model.tag`` names matching a shell-style pattern, in the table's order."""
     import fnmatch
 
+    if not isinstance(pattern, str):
+        raise SenetTypeError(f"a tag pattern must be a string, got {type(pattern).__name__}")
     return [n for n in tags() if fnmatch.fnmatch(n, pattern)]
 
 
@@ -188,7 +190,7 @@ def get_tag(model: str, pretrained) -> Tag:
             raise SenetError(f"no pretrained weights for {model}; `senet list --pretrained` shows the tags")
         return own[0]
     if not isinstance(pretrained, str) or isinstance(pretrained, bool):
-        raise SenetError(f"pretrained must be True or a tag name, got {pretrained!r}")
+        raise SenetTypeError(f"pretrained must be True or a tag name, got {pretrained!r}")
     name = pretrained if "." in pretrained else f"{model}.{pretrained}"
     if name in tags() and tags()[name].model == model:
         return tags()[name]
@@ -228,7 +230,7 @@ def _from_hub(tag: Tag, progress: bool) -> Path:
     cache = os.environ.get("HF_HUB_CACHE") or (
         os.path.join(os.environ["HF_HOME"], "hub") if os.environ.get("HF_HOME") else None
     )
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    offline = _offline()
     quiet = logging.getLogger("huggingface_hub")  # its retry warnings: the error below is the one line
     level = quiet.level
     quiet.setLevel(logging.ERROR)
@@ -289,7 +291,7 @@ def _from_url(tag: Tag, progress: bool) -> Path:
         if prefix and not _sha256(dest).startswith(prefix):
             raise CheckpointError(f"{dest}: SHA-256 does not start with {prefix}; delete it and run again")
         return dest
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("SENET_OFFLINE") == "1":
+    if _offline():
         raise CheckpointError(f"offline and {name} is not cached: put it at {dest}")
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -302,6 +304,11 @@ def _from_url(tag: Tag, progress: bool) -> Path:
             f"cannot download {url} ({reason}); put the file at {dest}, or set SENET_WEIGHTS_BASE_URL to a mirror"
         ) from None
     return dest
+
+
+def _offline() -> bool:
+    """huggingface_hub's setting, read as it reads it, for every download."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _sha256(path: Path) -> str:

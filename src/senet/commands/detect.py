@@ -63,7 +63,7 @@ def run(args):
     if args.json:
         print(json.dumps(r))
         return 0
-    print("  ".join(f"{k} {r[k]:.1f}" for k in STATS if k in r))
+    print("  ".join(f"{k} {r[k]:.1f}" if r[k] is not None else f"{k} n/a" for k in STATS if k in r))
     if r.get("paper"):
         print(f"paper (Table 7, COCO minival, ImageNet-pretrained): AP50 {r['paper'][0]}  AP {r['paper'][1]}")
     return 0

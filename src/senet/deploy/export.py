@@ -54,6 +54,33 @@ def _onnx(
     shapes = {0: batch}
     if dynamic_size:  # height and width free (detection, segmentation): any size the network takes
         shapes.update({2: torch.export.Dim.AUTO, 3: torch.export.Dim.AUTO})  # constraints found by export
+    import logging
+
+    quiet = [
+        logging.getLogger(n) for n in ("torch.fx.experimental.symbolic_shapes", "torch.export", "torch.onnx")
+    ]
+    levels = [q.level for q in quiet]
+    for q in quiet:  # symbolic-shape reasoning logs its failed attempts as warnings with tracebacks
+        q.setLevel(logging.ERROR)
+    try:
+        _onnx_export(model, x, path, opset, shapes)
+    except Exception as e:
+        if not dynamic_size:
+            raise
+        import re
+
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip()  # torch colours its message
+        first = text.splitlines()[0] if text else type(e).__name__
+        raise SenetError(
+            f"this model does not export with free height and width ({first[:200]}); export it at a fixed "
+            "--size without --dynamic-size"
+        ) from None
+    finally:
+        for q, level in zip(quiet, levels):
+            q.setLevel(level)
+
+
+def _onnx_export(model, x, path, opset, shapes) -> None:
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         torch.onnx.export(

@@ -89,7 +89,7 @@ COMPUTED = (
     "model_options",
     "init",
     "freeze_backbone",
-    "grad_checkpointing",  # BN statistics see the recomputation too
+    "grad_checkpointing",  # the same numbers to round-off; kept with the run for clarity
     "overrides",
 )
 # Schedules whose learning rate at epoch e does not depend on the run's length: --epochs may change.

@@ -101,9 +101,9 @@ class Classifier(nn.Module):
     grad_checkpointing = False
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:
-        """Activation checkpointing of the feature modules (a stage unit by unit): the same gradients, the
-        activations inside each unit recomputed in the backward pass instead of held. BatchNorm's running
-        statistics are updated again by the recomputation (as with timm's and torchvision's)."""
+        """Activation checkpointing of the feature modules (a stage unit by unit): the same gradients and
+        BatchNorm statistics, the activations inside each unit recomputed in the backward pass instead of
+        held (the recomputation does not update BatchNorm's running statistics again)."""
         self.grad_checkpointing = bool(enable)
 
     @property

@@ -13,6 +13,8 @@ BN-ReLU.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 from collections import OrderedDict
 
@@ -125,6 +127,8 @@ def _indices(indices, n: int) -> list[int]:
     the end)."""
     if indices is None:
         return list(range(n))
+    if isinstance(indices, list | tuple) and not indices:
+        raise SenetError(f"feature indices must name at least one of the {n} maps, got {list(indices)}")
     if isinstance(indices, int) and not isinstance(indices, bool):
         if not 1 <= indices <= n:
             raise SenetError(f"indices={indices}: this model has {n} feature maps (1..{n})")
@@ -149,8 +153,10 @@ class FeatureNet(nn.Module):
         super().__init__()
         path, info, ends = feature_points(model)
         chosen = _indices(out_indices, len(info))
-        for name, module in _feature_children(model):
-            self.add_module(name, module)
+        needed = {p.split(".")[0] for p, _ in path[: ends[chosen[-1]] + 1]}
+        for name, module in _feature_children(model):  # nothing after the deepest chosen map is kept
+            if name in needed:
+                self.add_module(name, module)
         self.model_name = getattr(model, "model_name", None)
         self.in_chans = model.in_chans
         self.default_cfg = getattr(model, "default_cfg", {})
@@ -185,8 +191,34 @@ def _run(module: nn.Module, x: torch.Tensor, ckpt: bool) -> torch.Tensor:
         else:
             segments.append([unit])
     for seg in segments:
-        x = checkpoint(_chain, x, *seg, use_reentrant=False)
+        x = checkpoint(_chain, x, *seg, use_reentrant=False, context_fn=functools.partial(_contexts, seg))
     return x
+
+
+def _contexts(segment):
+    """Forward as usual; the recomputation in the backward pass without updating BatchNorm's running
+    statistics (it normalises with the same batch statistics, so its outputs and gradients are the same)."""
+    return contextlib.nullcontext(), _no_running_stats(segment)
+
+
+@contextlib.contextmanager
+def _no_running_stats(segment):
+    """Momentum 0 leaves the running statistics as they are (the same computation, so autograd saves the
+    same tensors); the batch counter is put back afterwards."""
+    bns = [m for unit in segment for m in unit.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [
+        (m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None)
+        for m in bns
+    ]
+    for m in bns:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, (momentum, count) in zip(bns, saved):
+            m.momentum = momentum
+            if count is not None:
+                m.num_batches_tracked.copy_(count)
 
 
 def _chain(x, *modules):
