@@ -75,3 +75,16 @@ def test_list_and_python_dash_m():
         [sys.executable, "-m", "senet", "complexity", "nope"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and bad.stderr.startswith("senet complexity: error: unknown model 'nope'")
+
+
+def test_a_closed_pipe_is_not_an_error(monkeypatch, capsys):
+    """`senet list | head`: the reader stopped early; no error line, exit 0."""
+    import senet.commands.list as verb
+
+    def closed(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(verb, "run", closed)
+    assert main(["list"]) == 0
+    out = capsys.readouterr()
+    assert out.err == "" and out.out == ""  # the patched verb ran (a real `list` prints the models)

@@ -113,6 +113,8 @@ def test_sixteen_bit_images_are_scaled_not_clipped(tmp_path):
     assert img.mode == "RGB" and abs(np.asarray(img).mean() - 127.5) < 1.0  # not 255 (white)
     Image.new("RGB", (4, 4), (10, 20, 30)).save(tmp_path / "rgb.png")
     assert np.asarray(D.read_image(tmp_path / "rgb.png"))[0, 0].tolist() == [10, 20, 30]
+    Image.fromarray(np.full((8, 8), 0.5, dtype=np.float32)).save(tmp_path / "f.tif")  # float, 0..1
+    assert abs(np.asarray(D.read_image(tmp_path / "f.tif")).mean() - 127.5) < 1.0  # not black
 
 
 def test_a_decompression_bomb_is_skipped_and_counted(tmp_path, monkeypatch):

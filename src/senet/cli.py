@@ -7,8 +7,10 @@ Each verb lives in ``senet/commands/<verb>.py`` and defines ``HELP``, ``add_argu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -50,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except SenetError as e:
         print(f"{verb}: error: {_one_line(str(e))}", file=sys.stderr)
+    except BrokenPipeError:  # `senet list | head`: the reader has what it wanted
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except OSError as e:
         print(f"{verb}: error: {_os_error(e)}", file=sys.stderr)
     except KeyboardInterrupt:

@@ -215,7 +215,7 @@ class UnreadableImage(OSError):
 
 
 def read_image(path) -> Image.Image:
-    """An RGB image from a file; 16-bit images are scaled to 8 bits (not clipped to white); any failure
+    """An RGB image from a file; 16-bit and float images are scaled to 8 bits (not clipped); any failure
     to read or decode is an :class:`UnreadableImage`, which the loaders skip and count."""
     try:
         with open(path, "rb") as f:
@@ -225,6 +225,10 @@ def read_image(path) -> Image.Image:
                 a = np.asarray(img).astype(np.float64)
                 if img.mode.startswith("I;16") or a.max(initial=0) > 255:
                     a = a / 257.0  # 0..65535 -> 0..255
+                img = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
+            elif img.mode == "F":  # 32-bit float greyscale: 0..1 as most writers store it, else 0..255
+                a = np.nan_to_num(np.asarray(img, dtype=np.float64))
+                a = a * 255.0 if a.max(initial=0) <= 1.0 else a
                 img = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
             return img.convert("RGB")
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
