@@ -191,7 +191,8 @@ def train(config: DetectConfig | dict | None = None, **overrides) -> dict:
                 )
             train_ds, val_ds = coco(cfg.data, cfg.train_split), coco(cfg.data, cfg.val_split)
             torch.manual_seed(cfg.seed)
-            model = build_model(cfg, _num_classes(train_ds)).to(device)
+            num_classes = _num_classes(train_ds)
+            model = build_model(cfg, num_classes).to(device)
             net = distributed.wrap(model, env, device, False)
             params = [p for p in model.parameters() if p.requires_grad]
             lr = cfg.lr or RECIPE["lr_per_16"] * cfg.batch_size / 16
@@ -210,9 +211,7 @@ def train(config: DetectConfig | dict | None = None, **overrides) -> dict:
                 epoch, history, skip = state["epoch"], state["history"], state.get("step", 0)
                 set_rng_state(state["rng"])
             if env.is_main:
-                write_json(
-                    {"config": {**asdict(cfg), "pretrained": cfg.pretrained}, "recipe": RECIPE}, run / CONFIG
-                )
+                write_json({"config": asdict(cfg), "recipe": RECIPE}, run / CONFIG)
             per_rank = max(1, cfg.batch_size // env.world_size)
             sampler = torch.utils.data.DistributedSampler(
                 train_ds, env.world_size, env.rank, shuffle=True, seed=cfg.seed
@@ -259,7 +258,7 @@ def train(config: DetectConfig | dict | None = None, **overrides) -> dict:
                     if stop.stop_requested:  # mid-epoch: this epoch continues from here on resume
                         if env.is_main:
                             torch_save(
-                                _state(model, opt, sched, epoch, history, cfg, train_ds, i), run / LAST
+                                _state(model, opt, sched, epoch, history, cfg, num_classes, i), run / LAST
                             )
                         break
                     skip = 0
@@ -269,7 +268,7 @@ def train(config: DetectConfig | dict | None = None, **overrides) -> dict:
                     history.append({"epoch": epoch, "train_loss": sums / max(n, 1), **metrics,
                                     "epoch_time_s": time.perf_counter() - start})  # fmt: skip
                     if env.is_main:
-                        torch_save(_state(model, opt, sched, epoch, history, cfg, train_ds, 0), run / LAST)
+                        torch_save(_state(model, opt, sched, epoch, history, cfg, num_classes, 0), run / LAST)
                         print(f"senet detect: epoch {epoch}/{cfg.epochs}: loss {sums / max(n, 1):.4f} | "
                               f"AP {metrics['AP']:.1f} AP50 {metrics['AP50']:.1f} AP75 {metrics['AP75']:.1f}",
                               flush=True)  # fmt: skip
@@ -287,12 +286,12 @@ def train(config: DetectConfig | dict | None = None, **overrides) -> dict:
         distributed.teardown(env)
 
 
-def _state(model, opt, sched, epoch, history, cfg, train_ds, step) -> dict:
+def _state(model, opt, sched, epoch, history, cfg, num_classes, step) -> dict:
     from .engine.checkpoint import rng_state
 
     return {"format": "senet-detect-1", "model": model.state_dict(), "optimizer": opt.state_dict(),
             "scheduler": sched.state_dict(), "epoch": epoch, "step": step, "history": history,
-            "config": asdict(cfg), "num_classes": _num_classes(train_ds), "rng": rng_state()}  # fmt: skip
+            "config": asdict(cfg), "num_classes": num_classes, "rng": rng_state()}  # fmt: skip
 
 
 class _Stop:

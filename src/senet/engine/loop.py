@@ -374,9 +374,8 @@ def _finish(s: S.Session) -> dict:
         "out": str(s.out),
         "status": "finished",
     }
-    if s.ema is not None:
-        ema = _evaluate(s, s.ema.module)
-        summary.update(ema_top1_error=ema["top1_error"], ema_top5_error=ema["top5_error"])
+    if s.ema is not None:  # the last epoch evaluated these same averaged weights
+        summary.update({k: s.history[-1][k] for k in ("ema_top1_error", "ema_top5_error")})
     if s.env.is_main:
         save_weights(s.model, s.out / WEIGHTS, classes=s.classes)
         if s.ema is not None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from collections import OrderedDict
 
 import torch
 from torch import nn
@@ -238,8 +237,3 @@ def forward_intermediates(model, x: torch.Tensor, indices=None, intermediates_on
         if i in chosen:
             maps.append(x)
     return maps if intermediates_only else (x, maps)
-
-
-def as_dict(maps: list[torch.Tensor]) -> OrderedDict:
-    """Maps as torchvision's detection models take them: ``{"0": map0, "1": map1, ...}``."""
-    return OrderedDict((str(i), m) for i, m in enumerate(maps))
