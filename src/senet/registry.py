@@ -18,6 +18,9 @@ from torch import nn
 from .errors import SenetError, SenetTypeError
 from .layers import SEConfig
 
+TORCHVISION = (
+    "torchvision:"  # ``torchvision:NAME``: torchvision's classifier NAME, random weights (add_se=True)
+)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
@@ -111,6 +114,10 @@ def _entry(name) -> _Entry:
     _ensure_loaded()
     if not isinstance(name, str):
         raise SenetTypeError(f"a model name must be a string, got {type(name).__name__}; see `senet list`")
+    if name.startswith(TORCHVISION):
+        from .torchvision_models import entry
+
+        return entry(name)
     if name not in _MODELS:
         close = difflib.get_close_matches(name, _MODELS, n=5, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see `senet list`"
@@ -143,8 +150,10 @@ def model_info(name: str, tag=None) -> ModelInfo:
 def model_options(name: str) -> dict[str, object]:
     """The keyword options ``create_model(name, ...)`` takes, with their defaults."""
     entry = _entry(name)
-    se = {f: getattr(SEConfig(), f) for f in SEConfig.options()} if entry.info.se else {}
-    return {**se, **entry.family.options}
+    se = {f: getattr(SEConfig(), f) for f in SEConfig.options()}
+    if entry.info.se:
+        return {**se, **entry.family.options}
+    return {**entry.family.options, "add_se": False, "where": None, **se}  # SE options go with add_se
 
 
 def se_config(name: str, **options) -> SEConfig | None:
@@ -153,8 +162,10 @@ def se_config(name: str, **options) -> SEConfig | None:
     se_options = {k: options[k] for k in SEConfig.options() if k in options}
     if not entry.info.se:
         if se_options:
+            use = f"use {entry.info.twin} or" if entry.info.twin else "pass"
             raise SenetError(
-                f"{name} has no SE blocks, so {sorted(se_options)} do not apply; use {entry.info.twin}"
+                f"{name} has no SE blocks, so {sorted(se_options)} do not apply; {use} add_se=True "
+                "(--add-se) to insert them"
             )
         return None
     stage_ids = getattr(entry.spec, "stage_ids", ())
@@ -195,6 +206,8 @@ def create_model(
             raise SenetError(f"the weights {tag.name} need {need}; drop the other value")
         options = {**tag.options, **options}
     entry = _entry(name)
+    retrofit = _retrofit_options(name, entry, options)
+    options = {k: v for k, v in options.items() if k not in ("add_se", "where") and k not in (retrofit or {})}
     se = se_config(name, **options)
     own = {k: v for k, v in options.items() if k not in SEConfig.options()}
     unknown = sorted(set(own) - set(entry.family.options))
@@ -209,6 +222,10 @@ def create_model(
     model = entry.family.build(entry.spec, num_classes, se, **{**entry.family.options, **own})
     model.model_name = name
     model.default_cfg = model.pretrained_cfg = {**entry.info.as_dict(), "num_classes": num_classes}
+    if retrofit is not None:
+        from .retrofit import add_se
+
+        add_se(model, **retrofit)
     if checkpoint is not None:
         from .weights import load_weights
 
@@ -228,3 +245,20 @@ def create_model(
 
         return FeatureNet(model, out_indices)
     return model
+
+
+def _retrofit_options(name: str, entry: _Entry, options: dict) -> dict | None:
+    """``add_se`` and its options when ``create_model`` is asked to insert SE blocks (None otherwise)."""
+    add = options.get("add_se", False)
+    if not isinstance(add, bool):
+        raise SenetTypeError(f"add_se must be True or False, got {add!r}")
+    if not add:
+        if options.get("where") is not None:
+            raise SenetError("where= picks the blocks add_se inserts; pass add_se=True (--add-se) with it")
+        return None
+    if entry.info.se:
+        raise SenetError(
+            f"{name} already has SE blocks; add_se=True applies to {entry.info.twin or 'plain models'}"
+        )
+    keys = (*SEConfig.options(), "where")
+    return {k: options[k] for k in keys if k in options and options[k] is not None}

@@ -1,22 +1,27 @@
-"""``add_se``: SE blocks for an existing residual network (torchvision, timm or senet ResNets).
+"""``add_se``: SE blocks for an existing CNN, found from its graph (PAPER.md section 2; Sec. 3.3).
 
-Each residual block gets one SE block in the paper's standard position (Fig. 3, PAPER.md section 2): on
-the residual branch, after the last conv + BN, before the addition with the shortcut; the ReLU follows
-the addition. The added parameters are the paper's (Sec. 3.2): 2C^2/r per block, plus C/r + C with biases.
-Module names follow timm (``layer1.0.se.fc1``), so a retrofitted torchvision ResNet has the state_dict
-layout of ``senet.create_model("se_resnet50", layout="torchvision")``.
+Residual networks whose blocks it knows (torchvision, timm and senet ResNets) keep the block swap of
+issue 3: one SE block per residual block in the paper's standard position (Fig. 3): on the residual branch,
+after the last conv + BN, before the addition with the shortcut; module names follow timm (``layer1.0.se.
+fc1``), so a retrofitted torchvision ResNet has the state_dict layout of ``senet.create_model("se_resnet50",
+layout="torchvision")``. Every other network is read from its ``torch.fx`` graph (``senet.graph_se``: residual
+additions, Inception and DenseNet concatenations, depthwise-separable and plain conv units) and the blocks are
+attached by ``senet.se_hosts`` without renaming an existing key. The added parameters are the paper's
+(Sec. 3.2): 2C^2/r per block, plus C/r + C with biases; ``model.se_points`` says where each block went.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import re
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torchvision.models import resnet as tv_resnet
 
 from .errors import SenetError
-from .layers import SEConfig
+from .layers import SEConfig, SqueezeExcitation
 
 SUPPORTED = (
     "torchvision resnet*/resnext*/wide_resnet* (BasicBlock, Bottleneck), "
@@ -80,44 +85,145 @@ def _stage(name: str) -> int | None:
     return int(found[-1]) + 1 if found else None
 
 
-def _config(reduction: int, options: dict) -> SEConfig:
+@dataclass(frozen=True)
+class SEPoint:
+    """Where ``add_se`` put one SE block: its module path, what the graph showed there, its widths."""
+
+    path: str  # the block's module path: its keys are ``<path>.fc1.weight`` ...
+    kind: str  # residual | post | dense | multi-branch | separable | plain (senet.graph_se)
+    channels: int  # C
+    hidden: int  # C/r (Eq. 3)
+    stage: int | None  # log2 of the output stride: conv2_x..conv5_x = 2..5 as in the paper's ResNets
+    bias: bool = True
+
+    @property
+    def params(self) -> int:
+        """2 C hidden, plus hidden + C with biases (Sec. 3.2: 2C^2/r)."""
+        return 2 * self.channels * self.hidden + (self.hidden + self.channels if self.bias else 0)
+
+
+def se_points(model: nn.Module) -> tuple[SEPoint, ...]:
+    """The blocks ``add_se`` inserted into ``model`` (empty for a model it did not touch)."""
+    return tuple(getattr(model, "se_points", ()) or ())
+
+
+def format_se_points(model_or_points) -> str:
+    """A text table of the inserted blocks (module path, kind, stage, C, C/r, parameters) and skips."""
+    points = se_points(model_or_points) if isinstance(model_or_points, nn.Module) else model_or_points
+    skipped = getattr(model_or_points, "se_skipped", ()) if isinstance(model_or_points, nn.Module) else ()
+    rows = [("module", "kind", "stage", "C", "C/r", "params")]
+    rows += [(p.path, p.kind, str(p.stage), str(p.channels), str(p.hidden), f"{p.params:,}") for p in points]
+    width = [max(len(r[i]) for r in rows) for i in range(6)]
+    lines = [
+        "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, width))) for r in rows
+    ]
+    lines.append(f"{len(points)} SE blocks, {sum(p.params for p in points):,} parameters")
+    lines += [f"skipped {path}: {why}" for path, why in skipped]
+    return "\n".join(lines)
+
+
+GRAPH_PLACEMENTS = ("standard", "post")
+
+
+def _config(reduction: int, placement: str, options: dict, graph: bool) -> SEConfig:
     allowed = ("squeeze", "excitation", "bias", "stages")
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise SenetError(f"add_se does not take {unknown}; allowed options: reduction, {', '.join(allowed)}")
-    return SEConfig.from_options(reduction=reduction, **options).check(("standard",), (2, 3, 4, 5))
+        raise SenetError(
+            f"add_se does not take {unknown}; allowed options: reduction, placement, where, {', '.join(allowed)}"
+        )
+    cfg = SEConfig.from_options(reduction=reduction, placement=placement, **options)
+    if not graph and placement != "standard":
+        raise SenetError(
+            f"add_se does not take placement={placement!r} for ResNet blocks (their swapped block has the "
+            "standard position only); senet's own se_resnet* models offer pre, post, identity and 3x3"
+        )
+    if graph and placement not in GRAPH_PLACEMENTS:
+        raise SenetError(
+            f"add_se places SE blocks {' or '.join(GRAPH_PLACEMENTS)} in a graph, not {placement!r} "
+            "(SE-PRE/Identity/3x3 need the unit's own code: senet's se_resnet* models offer them)"
+        )
+    return cfg
 
 
-def add_se(model: nn.Module, reduction: int = 16, **se_options) -> nn.Module:
-    """Insert an SE block (r = ``reduction``) into every residual block of ``model``, in place; return it.
+def add_se(
+    model: nn.Module, reduction: int = 16, placement: str = "standard", where=None, **se_options
+) -> nn.Module:
+    """Insert SE blocks (r = ``reduction``) into ``model`` where the paper puts them, in place; return it.
 
-    ``se_options``: ``squeeze``, ``excitation``, ``bias`` (SE block options) and ``stages`` (paper
-    numbering, 2..5 = ``layer1``..``layer4``). A model without supported residual blocks, or one that
-    already has SE blocks, raises :class:`SenetError` and is left unchanged.
+    ``placement``: "standard" (Fig. 3: before each residual addition; after each Inception module, each
+    MobileNet pointwise projection, each plain conv's non-linearity) or "post" (Table 14, SE-POST: after
+    the addition; graph path only). ``where``: module-name patterns (fnmatch, e.g. ``"features.*"``) the
+    blocks' hosts must match. ``se_options``: ``squeeze``, ``excitation``, ``bias`` (the block's) and
+    ``stages`` (log2 of the output stride: 2..5 = ResNets' ``layer1``..``layer4``). ``model.se_points``
+    (:class:`SEPoint` rows, :func:`format_se_points`) says where blocks went and ``model.se_skipped`` which
+    places already had SE. A model it cannot trace, where it finds no place, or that already has SE in
+    every place, raises :class:`SenetError` and is left unchanged.
     """
     if not isinstance(model, nn.Module):
         raise SenetError(f"add_se needs a torch.nn.Module, got {type(model).__name__}")
-    cfg = _config(reduction, se_options)
+    patterns = _patterns(where)
     blocks = [(n, m, k) for n, m in model.named_modules() if (k := _block_kind(m))]
-    if not blocks:
+    cfg = _config(reduction, placement, se_options, graph=not blocks)
+    if blocks:
+        points, skipped = _add_to_resnet(model, cfg, blocks, patterns), ()
+    else:
+        from .graph_se import add_by_graph
+
+        points, skipped = add_by_graph(model, cfg, patterns)
+    model.se_points, model.se_skipped = tuple(points), tuple(skipped)
+    model.se_config, model.se_where = cfg, patterns
+    return model
+
+
+def _patterns(where) -> tuple[str, ...] | None:
+    if where is None:
+        return None
+    items = (where,) if isinstance(where, str) else where
+    try:
+        items = tuple(items)
+    except TypeError:
+        items = None
+    if not items or not all(isinstance(p, str) and p for p in items):
         raise SenetError(
-            f"add_se cannot handle {type(model).__name__}: it has no residual blocks it knows; "
-            f"supported: {SUPPORTED}"
+            f"where= takes module-name patterns such as 'features.*' or ['layer3.*'], got {where!r}"
         )
+    return items
+
+
+def matches(path: str, patterns: tuple[str, ...] | None) -> bool:
+    """Whether a block's host path matches one of ``where``'s patterns (None: every host)."""
+    return patterns is None or any(fnmatch.fnmatchcase(path, p) for p in patterns)
+
+
+def _add_to_resnet(model: nn.Module, cfg: SEConfig, blocks, patterns) -> list[SEPoint]:
+    cfg.check(("standard",), (2, 3, 4, 5))
     already = [n for n, m, k in blocks if _has_se(m, k)]
     if already:
         raise SenetError(f"{type(model).__name__} already has SE blocks (e.g. in {already[0]!r})")
     if any(_stage(n) is None for n, _, _ in blocks) and cfg.stages is not None:
         raise SenetError("stages= needs blocks inside layer1..layer4; this model's blocks are elsewhere")
     # Build every SE block first (a bad reduction fails here), then attach: nothing changes on error.
-    chosen = [(m, k) for n, m, k in blocks if cfg.stages is None or cfg.in_stage(_stage(n))]
+    chosen = [(n, m, k) for n, m, k in blocks if cfg.in_stage(_stage(n)) and matches(n, patterns)]
+    if not chosen:
+        raise SenetError(
+            f"where={list(patterns)} matches none of the residual blocks (e.g. {blocks[0][0]!r})"
+        )
     ref = next(model.parameters(), None)
-    where = dict(device=ref.device, dtype=ref.dtype) if ref is not None else {}
-    new = [cfg.block(_channels(m)).to(**where) for m, _ in chosen]
-    for (m, kind), se in zip(chosen, new):
+    dev = dict(device=ref.device, dtype=ref.dtype) if ref is not None else {}
+    new = [cfg.block(_channels(m)).to(**dev) for _, m, _ in chosen]
+    points = []
+    for (name, m, kind), se in zip(chosen, new):
         m.se = se
         if kind == "torchvision":
             m.__class__ = _TV_SE[type(m)]
         elif kind == "senet":
             m.placement = "standard"  # the unit's forward then calls m.se before the addition
-    return model
+        path = f"{name}.se" if name else "se"
+        points.append(SEPoint(path, "residual", se.channels, se.hidden, _stage(name), cfg.bias))
+    return points
+
+
+def has_se(model: nn.Module) -> bool:
+    """Whether any module of ``model`` is senet's SE block."""
+    return any(isinstance(m, SqueezeExcitation) for m in model.modules())

@@ -74,6 +74,12 @@ def model_card(model: nn.Module, classes: list[str] | None = None) -> dict:
     se = getattr(model, "se_config", None)
     if se is not None:
         card["options"].update({k: list(v) if isinstance(v, tuple) else v for k, v in vars(se).items()})
+    points = getattr(model, "se_points", None)
+    if points:  # blocks senet.add_se inserted: the options rebuild them, the paths check they sit alike
+        card["options"]["add_se"] = True
+        if getattr(model, "se_where", None):
+            card["options"]["where"] = list(model.se_where)
+        card["se_points"] = [p.path for p in points]
     num_classes = getattr(model, "num_classes", None)
     if num_classes is not None:
         card["num_classes"] = num_classes
@@ -124,6 +130,10 @@ def _card_from_checkpoint(obj) -> dict | None:
 def _flag(key: str, value) -> str:
     if key == "bias":
         return "--no-se-bias" if value is False else "(no --no-se-bias)"
+    if key == "add_se":
+        return "--add-se" if value else "(no --add-se)"
+    if key == "where":
+        return f"--se-where {','.join(value)}" if value else "(no --se-where)"
     if key == "stages":
         return f"--stages {','.join(map(str, value))}" if value else "(no --stages)"
     return f"--{key} {value}"
@@ -154,8 +164,19 @@ def check_card(model: nn.Module, card: dict | None, style: str, where) -> None:
                 f"revision {ours_rev} (another network: docs/models.md says what changed); retrain or use "
                 "the senet version that wrote the file"
             )
-    ours = model_card(model)["options"]
-    theirs = card.get("options") or {}
+    mine = model_card(model)
+    ours, theirs = mine["options"], card.get("options") or {}
+    same = card.get("model") is not None and card.get("model") == name
+    if same and bool(theirs.get("add_se")) != bool(ours.get("add_se")):
+        fix = "pass add_se=True (--add-se)" if theirs.get("add_se") else "build it without add_se"
+        raise CheckpointError(f"{where} was built with add_se={bool(theirs.get('add_se'))}; {fix}")
+    if "se_points" in card and "se_points" in mine and card["se_points"] != mine["se_points"]:
+        theirs_p, ours_p = card["se_points"], mine["se_points"]
+        raise CheckpointError(
+            f"{where} holds SE blocks at {len(theirs_p)} places ({', '.join(theirs_p[:2])}...), this model "
+            f"at {len(ours_p)} ({', '.join(ours_p[:2])}...); build it with the file's where=/stages= "
+            "(another torchvision version may trace differently)"
+        )
     diff = {k: v for k, v in theirs.items() if k in ours and json.dumps(ours[k]) != json.dumps(v)}
     if diff:
         opts = ", ".join(f"{k}={v!r}" for k, v in diff.items())

@@ -203,14 +203,15 @@ def model_options(config: TrainConfig, recipe: Recipe) -> dict:
     """The SE options: the config's, plus the recipe's ``bias=False`` for SE models (TPAMI ablations), plus
     what pretrained weights to start from need (``layout``)."""
     from ..registry import model_info
+    from ..registry import model_options as offered
 
     opts = dict(config.model_options)
-    if recipe.drop_path_rate:
+    if recipe.drop_path_rate and "drop_path_rate" in offered(config.model):
         opts.setdefault("drop_path_rate", recipe.drop_path_rate)  # the residual families take it
     tag = init_tag(config)
     for k, v in (tag.options if tag else {}).items():
         if opts.setdefault(k, v) != v:
             raise SenetError(f"--init {config.init} needs {k}={v!r}; drop --{k} {opts[k]}")
-    if recipe.se_bias is False and model_info(config.model).se:
+    if recipe.se_bias is False and (model_info(config.model).se or opts.get("add_se")):
         opts.setdefault("bias", False)
     return opts
