@@ -127,29 +127,95 @@ def load_model(ref: str, num_classes: int = 1000) -> nn.Module:
     return create_model(name, num_classes=num_classes, **options)
 
 
+RUNTIMES = ("compiled", "folded", "bf16", "int8", "ort", "ort-int8")
+RUNTIME_HELP = {
+    "compiled": "torch.compile (Inductor)",
+    "folded": "senet.optimize_for_inference: BN folded into the convs, fused residual steps",
+    "bf16": "bfloat16 autocast (oneDNN's bf16 kernels; AMX where the CPU has it)",
+    "int8": "PT2E static int8 (X86InductorQuantizer), run by Inductor; [se=float] keeps SE in float",
+    "ort": "ONNX Runtime, float32",
+    "ort-int8": "ONNX Runtime static int8 (QDQ); [se=float] keeps SE in float",
+}
+
+
+def split_runtime(ref: str) -> tuple[list[tuple[str, dict]], str]:
+    """``"int8[se=float]:se_resnet50"`` -> ([("int8", {"se": "float"})], "se_resnet50"): the runtime
+    prefixes (:data:`RUNTIMES`) in the order written, and the model reference after them."""
+    chain = []
+    while True:
+        head, sep, rest = ref.partition(":")
+        name, options = _options(head) if sep else (head, {})
+        if not sep or name not in RUNTIMES:
+            return chain, ref
+        chain.append((name, options))
+        ref = rest
+
+
 class _Runner:
-    """One model, ready to run one step (forward, or forward + backward + SGD step) on fixed data."""
+    """One model, ready to run one step (forward, or forward + backward + SGD step) on fixed data.
+
+    A reference may start with runtime prefixes (:data:`RUNTIMES`): ``compiled:``, ``folded:``, ``bf16:``
+    (this model only), ``int8:`` and ``ort-int8:`` (calibrated on 4 batches of random images: the timing
+    does not depend on what the ranges are), ``ort:``. Those run inference only.
+    """
 
     def __init__(self, ref: str, cfg: BenchConfig):
         torch.manual_seed(0)
-        model = load_model(ref, cfg.num_classes)
+        chain, model_ref = split_runtime(ref)
+        names = [n for n, _ in chain]
+        if chain and cfg.mode == "train" and set(names) - {"compiled"}:
+            raise SenetError(f"{ref}: {', '.join(sorted(set(names) - {'compiled'}))} time inference only")
+        if len(set(names)) != len(names):
+            raise SenetError(f"{ref}: a runtime prefix is given twice")
+        model = load_model(model_ref, cfg.num_classes)
         self.ref, self.params = ref, sum(p.numel() for p in model.parameters())
         model.train(cfg.mode == "train")
-        if cfg.optimize:
+        self.amp = "bf16" if "bf16" in names else cfg.amp
+        if cfg.optimize or "folded" in names:
             from .fast import optimize_for_inference
 
             model = optimize_for_inference(model, inplace=True)
         fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
         model = model.to(cfg.device, memory_format=fmt)
-        self.model = torch.compile(model) if cfg.compile else model
         self.x = torch.randn(cfg.batch_size, 3, cfg.size, cfg.size, device=cfg.device)
         self.x = self.x.contiguous(memory_format=fmt)
         self.y = torch.randint(0, cfg.num_classes, (cfg.batch_size,), device=cfg.device)
+        deploy = [(n, o) for n, o in chain if n in ("int8", "ort", "ort-int8")]
+        if len(deploy) > 1 or (deploy and set(names) - {deploy[0][0], "folded"}):
+            raise SenetError(f"{ref}: {deploy[0][0]} takes no other runtime prefix than folded")
+        if deploy:
+            model = self._deployed(ref, model, *deploy[0], cfg)
+        elif cfg.compile or "compiled" in names:
+            model = torch.compile(model)
+        for name, options in chain:
+            if options and name not in ("int8", "ort-int8"):
+                raise SenetError(f"{ref}: {name} takes no options")
+        self.model = model
         self.opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9) if cfg.mode == "train" else None
         self.cfg, self.ms, self.cpu_ms = cfg, [], []
 
+    def _deployed(self, ref, model, name, options, cfg):
+        from .deploy import quantize as Q
+
+        if torch.device(cfg.device).type != "cpu" or cfg.amp or cfg.channels_last or cfg.compile:
+            raise SenetError(
+                f"{ref}: {name} runs on the CPU in float32 input, without --amp/--channels-last/--compile"
+            )
+        unknown = set(options) - {"se"}
+        if unknown:
+            raise SenetError(f"{ref}: unknown option {sorted(unknown)[0]!r}; {name} takes se=int8|float")
+        model = model.eval()
+        if name == "ort":
+            return Q.onnx_runtime(model, cfg.size, cfg.threads)
+        g = torch.Generator().manual_seed(0)
+        calibration = [torch.randn(cfg.batch_size, 3, cfg.size, cfg.size, generator=g) for _ in range(4)]
+        backend = "pt2e" if name == "int8" else "ort"
+        return Q.quantize(
+            model, calibration, backend=backend, se=options.get("se", "int8"), threads=cfg.threads
+        )
+
     def _autocast(self):
-        return autocast(torch.device(self.cfg.device).type, self.cfg.amp)
+        return autocast(torch.device(self.cfg.device).type, self.amp)
 
     def step(self) -> None:
         if self.opt is None:

@@ -30,6 +30,7 @@ class Predictor:
     device: torch.device
     card_classes: list[str] | None = None  # the class names a senet checkpoint records
     random_init: bool = False  # built by name with neither a checkpoint nor pretrained weights
+    amp: str | None = None  # "bf16" | "fp16": autocast (on the CPU, oneDNN's bf16 kernels)
     _names: dict = field(default_factory=dict, repr=False)
 
     def classes(self, num_classes: int) -> list[str]:
@@ -68,7 +69,9 @@ class Predictor:
                     results[i] = {"image": path, "error": _one_line(f"cannot be shown to the model: {e}")}
             if not good:
                 continue
-            with torch.inference_mode():
+            from .runtime import autocast
+
+            with torch.inference_mode(), autocast(self.device.type, self.amp):
                 logits = self.net(torch.stack(tensors).to(self.device)).float()
             probs = logits.softmax(dim=1).cpu()
             names = self.classes(probs.shape[1])
@@ -93,6 +96,7 @@ def predict(
     top_k: int = 5,
     device: str | None = None,
     model_options: dict | None = None,
+    amp: str | None = None,
 ) -> list[dict]:
     """The ``top_k`` classes of each image file with their softmax probabilities.
 
@@ -101,11 +105,17 @@ def predict(
     --pretrained``). Class names come from the checkpoint's card, else ImageNet's for a 1000-class model,
     else the indices. Returns, per image in order, ``{"image": path, "top": [{"class": name, "index": i,
     "probability": p}, ...]}`` (``top_k`` capped at the number of classes), or ``{"image": path,
-    "error": "..."}`` for a file that cannot be read; the other images are still predicted.
+    "error": "..."}`` for a file that cannot be read; the other images are still predicted. ``amp``:
+    "bf16" (or "fp16") runs the network under autocast; probabilities are computed in float32.
     """
     paths, k = image_paths(images), check_top_k(top_k)  # refused before a model is built
     p = predictor(
-        model, checkpoint=checkpoint, pretrained=pretrained, device=device, model_options=model_options
+        model,
+        checkpoint=checkpoint,
+        pretrained=pretrained,
+        device=device,
+        model_options=model_options,
+        amp=amp,
     )
     return p(paths, k)
 
@@ -117,15 +127,17 @@ def predictor(
     pretrained=None,
     device: str | None = None,
     model_options: dict | None = None,
+    amp: str | None = None,
 ) -> Predictor:
     """The model of :func:`predict`, built (or loaded) once: call it with image paths and ``top_k``."""
     from .evaluation import _resolve
     from .preprocess import transforms
     from .registry import create_model
-    from .runtime import resolve_device
+    from .runtime import check_amp, resolve_device
     from .weights import load_weights, read_weights
 
     dev = resolve_device(device)
+    check_amp(amp)
     if model_options is not None and not isinstance(model_options, dict):
         raise SenetTypeError(f"model_options must be a dict, got {type(model_options).__name__}")
     if checkpoint is not None and not isinstance(checkpoint, str | os.PathLike):
@@ -172,6 +184,7 @@ def predictor(
         dev,
         card_classes=list(classes) if isinstance(classes, list | tuple) else None,
         random_init=random_init,
+        amp=amp,
     )
 
 

@@ -41,7 +41,9 @@ def add_arguments(p):
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--device", help="cpu or cuda (default: cuda if available)")
-    p.add_argument("--amp", choices=("bf16", "fp16"))
+    p.add_argument(
+        "--amp", choices=("bf16", "fp16"), help="autocast precision (bf16 on the CPU: oneDNN, AMX if present)"
+    )
     p.add_argument(
         "--strict", action="store_true", help="an unreadable image is an error (default: skip, count)"
     )

@@ -19,6 +19,9 @@ def add_arguments(p):
     )
     p.add_argument("--top-k", type=int, default=5, help="classes per image (default 5)")
     p.add_argument("--device", help="cpu or cuda (default: cuda if available)")
+    p.add_argument(
+        "--amp", choices=("bf16", "fp16"), help="autocast precision (bf16 on the CPU: oneDNN, AMX if present)"
+    )
     p.add_argument("--json", action="store_true", help='one JSON object {"model", "predictions"}')
     add_model_options(p)
 
@@ -41,6 +44,7 @@ def run(args):
         pretrained=pretrained,
         device=args.device,
         model_options=model_options(args),
+        amp=args.amp,
     )
     if p.random_init:
         print(
