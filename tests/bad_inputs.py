@@ -450,6 +450,38 @@ CLI += [
 ]
 
 # Library calls with wrong types or values: (class, call, expected); each must raise SenetError.
+CLI += [
+    # --- SE for any CNN (issue 16): torchvision:NAME and --add-se ------------------------------------------
+    (
+        "bad name",
+        ["train", "--model", "torchvision:vgg16_bm", "--out", "{tmp}/r"],
+        r"unknown torchvision model 'vgg16_bm'; did you mean torchvision:vgg16_bn",
+    ),
+    (
+        "bad name",
+        ["train", "--model", "torchvision:vgg11", "--reduction", "8", "--out", "{tmp}/r"],
+        r"has no SE blocks.*pass add_se=True \(--add-se\)",
+    ),
+    (
+        "bad value",
+        ["train", *swap(RUN, "--model", "torchvision:efficientnet_b0"), "--add-se", "--out", "{tmp}/r"],
+        r"already has SE blocks in every place add_se would use",
+    ),
+    (
+        "bad value",
+        [
+            "train",
+            *swap(RUN, "--model", "torchvision:mobilenet_v2"),
+            "--add-se",
+            "--se-where",
+            "classifier.*",
+            "--out",
+            "{tmp}/r",
+        ],
+        r"where=\['classifier\.\*'\] match none of MobileNetV2's 17 SE places",
+    ),
+]
+
 LIBRARY = [
     ("library", "senet.create_model(None)", r"must be a string"),
     (
@@ -487,6 +519,21 @@ LIBRARY = [
     ),
     ("library", "senet.bench('resnet20_cifar', iters='x')", r"iters must be an integer"),
     ("library", "senet.add_se(None)", r"needs a torch.nn.Module"),
+    (
+        "library",
+        "senet.add_se(senet.create_model('torchvision:mobilenet_v2'), where=3)",
+        r"where= takes module-name patterns",
+    ),
+    (
+        "library",
+        "senet.add_se(senet.create_model('torchvision:mobilenet_v2'), placement='identity')",
+        r"standard or post in a graph, not 'identity'",
+    ),
+    (
+        "library",
+        "senet.create_model('torchvision:mobilenet_v2', add_se='yes')",
+        r"add_se must be True or False",
+    ),
     ("library", "senet.export(None, TMP + '/m.onnx')", r"model name or a torch.nn.Module"),
     ("library", "senet.complexity('resnet50', input_size='a')", r"input size must be an integer"),
     ("library", "senet.SEConfig(placement='middle')", r"placement='middle' is not allowed"),

@@ -251,6 +251,9 @@ def test_torchvision_names_in_the_registry():
         senet.create_model("torchvision:vgg11", reduction=8)
     with pytest.raises(SenetError, match="already has SE"):
         senet.create_model("se_resnet18", add_se=True)
+    with pytest.raises(SenetError, match="features_only and pretrained are for senet's models"):
+        senet.create_model("torchvision:resnet18", pretrained=True)
+    assert len(se_points(senet.create_model("torchvision:resnet18", add_se=1))) == 8  # NAME[add_se=1]
     plain = senet.create_model("resnet18", add_se=True)  # a registered plain twin retrofits too
     assert len(se_points(plain)) == 8
 
@@ -284,3 +287,36 @@ def test_twice_is_refused():
     model = add_se(_user_cnn())
     with pytest.raises(SenetError, match="already has SE"):
         add_se(model)
+
+
+def test_cli_trains_resumes_and_evaluates_a_retrofitted_torchvision_model(tmp_path, capsys):
+    """`senet train --model torchvision:NAME --add-se`: stopped after a step, resumed (the run rebuilds the
+    same network), then `senet eval` rebuilds it from the weights' card alone."""
+    from senet.cli import main
+    from senet.weights import read_weights
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    run = ["train", "--model", "torchvision:mobilenet_v3_small", "--add-se", "--se-where", "features.3*"]
+    run += ["--data", "synthetic:3", "--epochs", "1", "--batch-size", "16", "--max-batches", "2"]
+    run += ["--workers", "0", "--no-progress", "--no-tensorboard", "--out", str(tmp_path / "r")]
+    try:
+        assert main([*run, "--max-steps", "1"]) == 0
+        assert (tmp_path / "r" / "checkpoint_last.pt").is_file()
+        assert not (tmp_path / "r" / "model.safetensors").exists()  # stopped, not finished
+        assert main([*run, "--resume", "auto"]) == 0
+        card = read_weights(tmp_path / "r" / "model.safetensors")[1]
+        assert card["options"]["add_se"] is True and card["options"]["where"] == ["features.3*"]
+        assert card["se_points"] == ["features.3.block.2.se"]
+        capsys.readouterr()
+        eval_argv = [
+            "eval",
+            "--checkpoint",
+            str(tmp_path / "r" / "model.safetensors"),
+            "--data",
+            "synthetic:3",
+        ]
+        assert main([*eval_argv, "--workers", "0"]) == 0
+        assert "torchvision:mobilenet_v3_small on synthetic" in capsys.readouterr().out
+    finally:
+        torch.set_num_threads(n)

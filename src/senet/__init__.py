@@ -25,6 +25,8 @@ _LAZY = {
     "save_weights": "senet.weights",
     "load_state_dict_file": "senet.weights",
     "add_se": "senet.retrofit",
+    "se_points": "senet.retrofit",
+    "format_se_points": "senet.retrofit",
     "backbone": "senet.backbones",
     "train": "senet.engine",
     "TrainConfig": "senet.engine",

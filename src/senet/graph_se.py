@@ -363,8 +363,10 @@ def add_by_graph(model: nn.Module, cfg, patterns) -> tuple[list, list]:
                 f"{skipped[0][0]!r}: {skipped[0][1]}); nothing to add"
             )
         hosts = [h[1] for s, h in placed if h and not s.skip]
+        asked = [f"where={list(patterns)}"] if patterns else []
+        asked += [f"stages={cfg.stages}"] if cfg.stages is not None else []
         raise SenetError(
-            f"where={list(patterns or [])} stages={cfg.stages} match none of {name}'s {len(hosts)} SE places "
+            f"{' and '.join(asked) or 'the options'} match none of {name}'s {len(hosts)} SE places "
             f"(e.g. {hosts[:3]}); format_se_points(add_se(model)) lists them"
         )
     ref = next(model.parameters())

@@ -193,6 +193,11 @@ def create_model(
     """
     if out_indices is not None and not features_only:
         raise SenetError("out_indices goes with features_only=True")
+    if isinstance(name, str) and name.startswith(TORCHVISION) and (features_only or pretrained):
+        raise SenetError(
+            f"{name}: torchvision models come with random weights and their own classifier here; "
+            "features_only and pretrained are for senet's models (torchvision: create_feature_extractor, weights=)"
+        )
     tag = None
     if pretrained is not None and pretrained is not False:
         from .pretrained import get_tag
@@ -207,7 +212,8 @@ def create_model(
         options = {**tag.options, **options}
     entry = _entry(name)
     retrofit = _retrofit_options(name, entry, options)
-    options = {k: v for k, v in options.items() if k not in ("add_se", "where") and k not in (retrofit or {})}
+    taken = ("add_se", "where", *(SEConfig.options() if retrofit is not None else ()))
+    options = {k: v for k, v in options.items() if k not in taken}
     se = se_config(name, **options)
     own = {k: v for k, v in options.items() if k not in SEConfig.options()}
     unknown = sorted(set(own) - set(entry.family.options))
@@ -250,7 +256,7 @@ def create_model(
 def _retrofit_options(name: str, entry: _Entry, options: dict) -> dict | None:
     """``add_se`` and its options when ``create_model`` is asked to insert SE blocks (None otherwise)."""
     add = options.get("add_se", False)
-    if not isinstance(add, bool):
+    if not isinstance(add, bool) and add not in (0, 1):  # 0/1: `senet bench NAME[add_se=1]`
         raise SenetTypeError(f"add_se must be True or False, got {add!r}")
     if not add:
         if options.get("where") is not None:
