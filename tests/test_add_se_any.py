@@ -267,10 +267,22 @@ class _Branchy(nn.Module):
         return self.conv(x) if x.sum() > 0 else x  # data-dependent: fx cannot trace it
 
 
+class _RootResidual(nn.Module):
+    """A residual addition in the root's own forward: no submodule returns the branch alone."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        return torch.relu(self.conv2(torch.relu(self.conv1(x))) + x)
+
+
 @pytest.mark.parametrize(
     "model, options, match",
     [
         (_Branchy(), {}, r"cannot trace _Branchy with torch.fx"),
+        (_RootResidual(), {}, r"cannot attach SE after conv2 .*wrap the block in its own nn.Module"),
         (nn.Sequential(nn.Flatten(), nn.Linear(3, 4)), {}, r"cannot handle Sequential: it has no nn.Conv2d"),
         (_user_cnn(), {"placement": "identity"}, r"standard or post in a graph, not 'identity'"),
         (_user_cnn(), {"where": 3}, r"where= takes module-name patterns"),

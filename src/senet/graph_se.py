@@ -322,6 +322,7 @@ def find_sites(model: nn.Module, placement: str = "standard", input_size: int = 
 
 
 def _where(n: torch.fx.Node, tracer: _Tracer) -> str:
+    """The module path a node was traced in (its name at the top level)."""
     stack = n.meta.get("nn_module_stack") or {}
     return next(reversed(stack.values()))[0] if stack else n.name
 
@@ -344,18 +345,18 @@ def add_by_graph(model: nn.Module, cfg, patterns) -> tuple[list, list]:
             f"add_se finds no place for SE in {name}: no residual addition, concatenation or conv unit "
             "with a 4-D output"
         )
-    placed = []
-    for site in sites:
-        host = choose(model, site.hosts)
-        if host is None and site.skip is None:
+    placed = [(site, choose(model, site.hosts)) for site in sites]
+    for site, host in placed:  # a place asked for that no submodule returns alone: refuse, do not guess
+        if host is None and site.skip is None and patterns is None and cfg.in_stage(site.stage):
             raise SenetError(
-                f"add_se cannot attach SE after {site.node.name} in {name}: no submodule returns that "
-                "tensor alone; wrap the block in its own nn.Module (or pass where= to leave it out)"
+                f"add_se cannot attach SE after {site.node.name} in {name}: no submodule returns "
+                "that tensor alone; wrap the block in its own nn.Module, or leave it out with where="
             )
-        placed.append((site, host))
     cfg.check(("standard", "post"), sorted({s.stage for s in sites}))
     skipped = [(h[1] if h else s.node.name, s.skip) for s, h in placed if s.skip]
-    chosen = [(s, h) for s, h in placed if not s.skip and cfg.in_stage(s.stage) and matches(h[1], patterns)]
+    chosen = [
+        (s, h) for s, h in placed if h and not s.skip and cfg.in_stage(s.stage) and matches(h[1], patterns)
+    ]
     if not chosen:
         if skipped and all(s.skip for s in sites):
             raise SenetError(
