@@ -332,3 +332,29 @@ def test_cli_trains_resumes_and_evaluates_a_retrofitted_torchvision_model(tmp_pa
         assert "torchvision:mobilenet_v3_small on synthetic" in capsys.readouterr().out
     finally:
         torch.set_num_threads(n)
+
+
+def test_export_and_bench_take_a_retrofitted_torchvision_model(tmp_path):
+    """`senet export NAME --checkpoint` rebuilds the SE network from the weights' card; `senet bench`
+    times `torchvision:NAME[add_se=1]` (the registry inserts the blocks) beside the plain network."""
+    pytest.importorskip("onnxruntime")
+    from senet.cli import main
+
+    model = senet.create_model("torchvision:mobilenet_v2", num_classes=3, add_se=True, reduction=8)
+    path = senet.save_weights(model, tmp_path / "w.safetensors")
+    out = tmp_path / "m.onnx"
+    argv = ["export", "torchvision:mobilenet_v2", "--checkpoint", str(path), "--format", "onnx"]
+    assert main([*argv, "--out", str(out), "--size", "32", "--num-classes", "3"]) == 0
+    import onnxruntime as ort
+
+    x = torch.randn(2, 3, 32, 32)
+    got = ort.InferenceSession(str(out)).run(None, {"input": x.numpy()})[0]
+    with torch.no_grad():
+        torch.testing.assert_close(torch.from_numpy(got), model.eval()(x), rtol=1e-4, atol=1e-4)
+    r = senet.bench(
+        "torchvision:resnet18,torchvision:resnet18[add_se=1,reduction=8]", size=32, iters=2, warmup=0
+    )
+    plain, se = (row["params"] for row in r["models"])
+    assert se - plain == sum(
+        p.params for p in se_points(senet.add_se(torchvision.models.resnet18(), reduction=8))
+    )

@@ -24,11 +24,25 @@ def add_model_options(p) -> None:
         "--stages", type=_stages, help="comma-separated stage numbers that get SE, e.g. 4 or 2,3 (Table 13)"
     )
     g.add_argument("--layout", choices=("official", "torchvision"), help="ResNet stride/pool layout")
+    g.add_argument(
+        "--add-se",
+        action="store_true",
+        default=None,
+        help="insert SE blocks where the paper puts them, found from the graph (senet.add_se; e.g. "
+        "--model torchvision:vgg16_bn --add-se; docs/models.md)",
+    )
+    g.add_argument(
+        "--se-where",
+        dest="where",
+        type=lambda text: tuple(t for t in text.split(",") if t),
+        metavar="PATTERNS",
+        help="with --add-se: comma-separated module-name patterns of the blocks that get SE, e.g. 'features.*'",
+    )
 
 
 def model_options(args) -> dict:
     """The model options given on the command line (absent ones are left to the model's defaults)."""
-    keys = ("reduction", "squeeze", "excitation", "bias", "placement", "stages", "layout")
+    keys = ("reduction", "squeeze", "excitation", "bias", "placement", "stages", "layout", "add_se", "where")
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 

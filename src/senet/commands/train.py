@@ -90,19 +90,6 @@ def add_arguments(p):
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_model_options(p)
-    g = p.add_argument_group("SE for any CNN (senet.add_se; e.g. --model torchvision:vgg16_bn --add-se)")
-    g.add_argument(
-        "--add-se",
-        action="store_true",
-        default=None,
-        help="insert SE blocks where the paper puts them (found from the graph; docs/models.md)",
-    )
-    g.add_argument(
-        "--se-where",
-        type=lambda text: tuple(t for t in text.split(",") if t),
-        metavar="PATTERNS",
-        help="with --add-se: comma-separated module-name patterns of the blocks that get SE, e.g. 'features.*'",
-    )
 
 
 def config_from_args(args):
@@ -143,15 +130,9 @@ def config_from_args(args):
 
     return TrainConfig(
         **{f: getattr(args, f) for f in fields},
-        model_options={**model_options(args), **_retrofit(args)},
+        model_options=model_options(args),
         overrides=parse_sets(args.overrides),
     )
-
-
-def _retrofit(args) -> dict:
-    """``--add-se`` / ``--se-where`` as ``create_model`` options (what the run's card then records)."""
-    out = {"add_se": True} if args.add_se else {}
-    return {**out, "where": args.se_where} if args.se_where else out
 
 
 def run(args):

@@ -32,6 +32,10 @@ def _resolve(model, checkpoint, num_classes, options) -> tuple[nn.Module, int, i
     from ..registry import create_model, model_info
 
     if isinstance(model, str):
+        if checkpoint is not None:  # the card's options (add_se=True, where=...) rebuild the same network
+            from ..evaluation import _resolve as card_options
+
+            model, options, _ = card_options(model, checkpoint, options)
         info = model_info(model)
         model = create_model(model, num_classes=num_classes, checkpoint=checkpoint, **options)
         return model.eval(), info.input_size[-1], info.min_input_size
