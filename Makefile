@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/senet demo
 
 test: $(STAMP)
-	SENET_TEST_THREADS=1 $(BIN)/python -m pytest -q -n 2
+	SENET_TEST_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow

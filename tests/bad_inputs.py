@@ -312,6 +312,33 @@ CLI = [
     ("output", ["train", *RUN, *TINY, "--out", "{text}/sub"], r"Not a directory|is a file"),
     (
         "output",
+        ["quantize", "--checkpoint", "{weights}", "--data", "synthetic", "--out", "{tmp}/m.pt2"],
+        r"\.onnx file",
+    ),
+    (
+        "output",
+        ["quantize", "--checkpoint", "{weights}", "--data", "synthetic", "--out", "{weights}"],
+        r"is the input|\.onnx file",
+    ),
+    (
+        "bad value",
+        ["quantize", "--checkpoint", "{weights}", "--data", "synthetic", "--calib", "0"],
+        r"calib must be an integer >= 1",
+    ),
+    (
+        "bad value",
+        ["quantize", "--checkpoint", "{weights}", "--data", "synthetic", "--calib", "99999"],
+        r"the training split has",
+    ),
+    (
+        "bad value",
+        ["quantize", "--checkpoint", "{weights}", "--data", "synthetic", "--backend", "tflite"],
+        r"invalid choice",
+    ),
+    ("bad value", ["bench", "--models", "int8:resnet20_cifar", "--mode", "train"], r"inference only"),
+    ("bad value", ["bench", "--models", "ort-int8[bits=4]:resnet20_cifar"], r"unknown option 'bits'"),
+    (
+        "output",
         [
             "bench",
             "--models",

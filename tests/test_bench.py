@@ -89,3 +89,60 @@ def test_bench_cuda_unavailable_is_a_clear_error():
         pytest.skip("CUDA is here")
     with pytest.raises(SenetError, match="CUDA is not available"):
         senet.bench("resnet20_cifar", device="cuda", **TINY)
+
+
+def test_bench_runtime_prefixes_onnx_runtime_and_int8_in_one_table(capsys):
+    """Every CPU deployment choice of a model in the same interleaved rounds (issue 13): ONNX Runtime fp32
+    and int8 (SE in int8 and in float), PT2E int8 run by Inductor, bf16, BN-folded."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("torchao")
+    refs = [
+        "se_resnet20_cifar",
+        "ort:se_resnet20_cifar",
+        "ort-int8:se_resnet20_cifar",
+        "ort-int8[se=float]:se_resnet20_cifar",
+        "int8:se_resnet20_cifar",
+        "bf16:se_resnet20_cifar",
+        "folded:se_resnet20_cifar",
+    ]
+    result = senet.bench(refs, **TINY)
+    rows = result["models"]
+    assert [r["model"] for r in rows] == refs
+    assert len({r["params"] for r in rows}) == 1  # the same network under every runtime
+    for r in rows:
+        assert len(r["samples_ms"]) == 2 and r["ms"]["median"] > 0 and r["latency_ratio"] > 0
+
+
+def test_bench_runtime_prefix_parsing_and_refusals():
+    from senet.benchmark import split_runtime
+
+    assert split_runtime("int8[se=float]:se_resnet50") == ([("int8", {"se": "float"})], "se_resnet50")
+    assert split_runtime("compiled:folded:timm:seresnet50") == (
+        [("compiled", {}), ("folded", {})],
+        "timm:seresnet50",
+    )
+    assert split_runtime("torchvision:resnet18") == ([], "torchvision:resnet18")
+    with pytest.raises(SenetError, match="inference only"):
+        senet.bench("int8:se_resnet20_cifar", mode="train", **TINY)
+    for ref, message in (
+        ("ort:ort:se_resnet20_cifar", "twice"),
+        ("ort-int8[se=half]:resnet20_cifar", "se="),
+        ("ort-int8[bits=4]:resnet20_cifar", "unknown option"),
+        ("folded[x=1]:resnet20_cifar", "takes no options"),
+        ("int8:ort:resnet20_cifar", "no other runtime prefix"),
+    ):
+        with pytest.raises(SenetError, match=message):
+            senet.bench(ref, **TINY)
+
+
+def test_performance_doc_holds_the_deploy_tables_of_the_committed_results():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import deploy_table
+
+    from docblock import check_block
+
+    tables = "\n\n".join(deploy_table.tables())
+    check_block("docs/performance.md", "cpu-deploy-tables", tables)

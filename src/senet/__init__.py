@@ -21,6 +21,8 @@ _LAZY = {
     "model_options": "senet.registry",
     "complexity": "senet.counting",
     "export": "senet.deploy.export",
+    "quantize": "senet.deploy.quantize",
+    "load_quantized": "senet.deploy.quantize",
     "load_weights": "senet.weights",
     "save_weights": "senet.weights",
     "load_state_dict_file": "senet.weights",

@@ -113,6 +113,10 @@ def load_model(ref: str, num_classes: int = 1000) -> nn.Module:
             return timm.create_model(name, pretrained=False, num_classes=num_classes, **options)
         except RuntimeError as e:  # timm: "Unknown model (...)"
             raise SenetError(f"{ref}: {e}") from None
+    if source == "torchvision" and "add_se" in options:  # senet's registry inserts the SE blocks
+        from .registry import create_model
+
+        return create_model(ref, num_classes=num_classes, **options)
     if source == "torchvision":
         import torchvision
 

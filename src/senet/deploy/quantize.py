@@ -13,7 +13,8 @@ Two backends, both measured in ``docs/performance.md`` (``senet bench`` times th
 The SE block (Sec. 3, Eq. 2-4) is handled deliberately: ``se="int8"`` quantizes its two FCs like every
 other conv (the sigmoid gate and the channel-wise scale stay in float in both backends: neither quantizer
 has an int8 sigmoid or a per-channel-scale multiply); ``se="float"`` keeps the whole block (squeeze, FCs,
-gate, scale) in float. The choice was measured, not assumed: see docs/performance.md.
+gate, scale) in float; ``se="auto"`` (the default) takes the one measured faster for the backend
+(:data:`SE_AUTO`; docs/performance.md).
 
 Calibration: activation ranges (min/max observers) from ``calibration`` batches; the weights are
 quantized per output channel. :func:`compare` reports the quantized model's top-1 agreement with the
@@ -40,7 +41,10 @@ from ..errors import SenetError
 from ..layers import check_choice
 
 BACKENDS = ("pt2e", "ort")
-SE_PRECISIONS = ("int8", "float")
+SE_PRECISIONS = ("auto", "int8", "float")
+# "auto": the faster of the two in benchmarks/results/cpu_deploy_backends_b1.json (se_resnet50, batch 1):
+# ONNX Runtime runs the SE block faster in float, Inductor in int8; agreement was equal (100% on digits).
+SE_AUTO = {"ort": "float", "pt2e": "int8"}
 SUFFIX = {"pt2e": ".pt2", "ort": ".onnx"}
 
 
@@ -291,7 +295,7 @@ def quantize(
     calibration,
     *,
     backend: str = "ort",
-    se: str = "int8",
+    se: str = "auto",
     threads: int | None = None,
     compile: bool = True,
 ) -> DeployedModel:
@@ -305,6 +309,7 @@ def quantize(
     """
     check_choice("backend", backend, BACKENDS)
     check_choice("se", se, SE_PRECISIONS)
+    se = SE_AUTO[backend] if se == "auto" else se
     if not isinstance(model, nn.Module):
         raise SenetError(f"quantize needs a torch.nn.Module, got {type(model).__name__}")
     p = next(model.parameters(), None)
@@ -354,7 +359,7 @@ def quantize_data(
     calib: int = 256,
     held_out: int | None = None,
     backend: str = "ort",
-    se: str = "int8",
+    se: str = "auto",
     out=None,
     batch_size: int = 64,
     threads: int | None = None,
@@ -373,6 +378,7 @@ def quantize_data(
         raise SenetError(f"held_out must be a positive integer, got {held_out!r}")
     check_choice("backend", backend, BACKENDS)
     check_choice("se", se, SE_PRECISIONS)
+    se = SE_AUTO[backend] if se == "auto" else se
     if out is not None:
         from ..engine.rundir import RUN_FILES
         from ..io import check_output

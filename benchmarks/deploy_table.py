@@ -1,0 +1,192 @@
+"""The CPU deployment tables of docs/performance.md, computed from the files in benchmarks/results/.
+
+Ratios are medians of per-round ratios (each round times every model once, interleaved), so a model's
+ratio to another is taken from the same rounds. A test checks that the docs hold this script's output.
+Usage: .venv/bin/python benchmarks/deploy_table.py
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RUNTIMES = {
+    "": "PyTorch eager, fp32",
+    "folded": "BN folded + fused steps (`optimize_for_inference`)",
+    "compiled": "`torch.compile` (Inductor), fp32",
+    "compiled:folded": "folded, then compiled",
+    "bf16": "bf16 autocast",
+    "int8": "int8 PT2E + Inductor",
+    "int8[se=float]": "int8 PT2E + Inductor, SE in float",
+    "ort": "ONNX Runtime fp32",
+    "ort-int8": "ONNX Runtime int8 (QDQ)",
+    "ort-int8[se=float]": "ONNX Runtime int8, SE in float",
+}
+
+
+def _load(name: str) -> dict:
+    return json.loads((RESULTS / name).read_text())
+
+
+def _samples(result: dict) -> dict[str, list[float]]:
+    return {r["model"]: r["samples_ms"] for r in result["models"]}
+
+
+def _ratio(samples, a: str, b: str) -> float:
+    """Median over rounds of ms(a) / ms(b)."""
+    return statistics.median(x / y for x, y in zip(samples[a], samples[b]))
+
+
+def _split(ref: str) -> tuple[str, str]:
+    runtime, _, model = ref.rpartition(":")
+    return runtime, model
+
+
+def _where(result: dict) -> str:
+    env, cfg = result["environment"], result["config"]
+    return (
+        f"{env['cpu']}, {cfg['threads']} thread, batch {cfg['batch_size']}, {cfg['size']} px, "
+        f"{cfg['iters']} interleaved rounds, {env['date'][:10]}, torch {env['torch']}"
+    )
+
+
+def backends_table() -> str:
+    result = _load("cpu_deploy_backends_b1.json")
+    s = _samples(result)
+    rows = [
+        "| runtime | se_resnet50 ms | x se_resnet50 eager | SE overhead (x resnet50, same runtime) |",
+        "|---|---|---|---|",
+    ]
+    for ref in s:
+        runtime, model = _split(ref)
+        if model != "se_resnet50":
+            continue
+        plain = f"{runtime.split('[')[0] + ':' if runtime else ''}resnet50"
+        overhead = f"{_ratio(s, ref, plain):.3f}" if plain in s else "-"
+        ms = statistics.median(s[ref])
+        rows.append(
+            f"| {RUNTIMES.get(runtime, runtime)} | {ms:.1f} | {_ratio(s, ref, 'se_resnet50'):.3f} | {overhead} |"
+        )
+    return f"`cpu_deploy_backends_b1.json`: {_where(result)}.\n\n" + "\n".join(rows)
+
+
+def overhead_table() -> str:
+    rows = [
+        "| batch | se_resnet50 / resnet50 eager | timm legacy_seresnet50 / resnet50 | folded se / folded plain |",
+        "|---|---|---|---|",
+    ]
+    where = []
+    for b in (1, 8):
+        result = _load(f"cpu_deploy_se_overhead_b{b}.json")
+        s = _samples(result)
+        rows.append(
+            f"| {b} | {_ratio(s, 'se_resnet50', 'resnet50'):.3f} | "
+            f"{_ratio(s, 'timm:legacy_seresnet50', 'resnet50'):.3f} | "
+            f"{_ratio(s, 'folded:se_resnet50', 'folded:resnet50'):.3f} |"
+        )
+        where.append(f"`cpu_deploy_se_overhead_b{b}.json`: {_where(result)}")
+    return "; ".join(where) + ".\n\n" + "\n".join(rows)
+
+
+def accuracy_table() -> str:
+    data = _load("quantize_digits_se_resnet20.json")
+    rows = [
+        "| backend | SE in | agreement with fp32 | fp32 top-1 error | int8 top-1 error |",
+        "|---|---|---|---|---|",
+    ]
+    for r in data["runs"]:
+        rows.append(
+            f"| {r['backend']} | {r['se']} | {r['agreement']:.2f}% | {r['float_top1_error']:.2f}% | "
+            f"{r['int8_top1_error']:.2f}% |"
+        )
+    v = data["versions"]
+    head = (
+        f"`quantize_digits_se_resnet20.json` ({data['command']}): {data['runs'][0]['images']} held-out "
+        f"digits, {data['runs'][0]['calibration_images']} calibration images, {data['cpu']}, "
+        f"{data['date'][:10]}, torch {v['torch']}, torchao {v['torchao']}, onnxruntime {v['onnxruntime']}."
+    )
+    return head + "\n\n" + "\n".join(rows)
+
+
+def parts_table() -> str:
+    """The fp32 SE overhead taken apart (benchmarks/se_cost_parts.py)."""
+    data = _load("cpu_se_cost_parts.json")
+    env = data["environment"]
+    rows = ["| optimize_for_inference model | ms | x resnet50 |", "|---|---|---|"]
+    rows += [f"| {k} | {r['ms']:.1f} | {r['x_resnet50']:.3f} |" for k, r in data["rows"].items()]
+    head = (
+        f"`cpu_se_cost_parts.json` ({data['command']}): {env['cpu']}, 1 thread, batch 1, 224 px, "
+        f"{data['rounds']} interleaved rounds, {env['date'][:10]}, torch {env['torch']}."
+    )
+    return head + "\n\n" + "\n".join(rows)
+
+
+def _state(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def targets_table() -> str:
+    """Issue 13's targets, each with its numbers and whether it holds, from the same files."""
+    s = _samples(_load("cpu_deploy_backends_b1.json"))
+    rows = ["| target | state | numbers |", "|---|---|---|"]
+    int8 = {
+        ref: _ratio(s, ref, "se_resnet50") for ref in ("int8:se_resnet50", "ort-int8[se=float]:se_resnet50")
+    }
+    rows.append(
+        f"| int8 `se_resnet50`, batch 1, 1 thread: latency <= 0.5x fp32 eager | {_state(min(int8.values()) <= 0.5)} | "
+        + ", ".join(f"{ref.split(':')[0]} {v:.3f}x" for ref, v in int8.items())
+        + " |"
+    )
+    over = {
+        "int8": _ratio(s, "int8:se_resnet50", "int8:resnet50"),
+        "ort-int8 (SE int8)": _ratio(s, "ort-int8:se_resnet50", "ort-int8:resnet50"),
+        "ort-int8, SE in float": _ratio(s, "ort-int8[se=float]:se_resnet50", "ort-int8:resnet50"),
+    }
+    rows.append(
+        f"| int8 SE overhead <= 1.05x int8 `resnet50` | {_state(min(over.values()) <= 1.05)} | "
+        + ", ".join(f"{k} {v:.3f}x" for k, v in over.items())
+        + " |"
+    )
+    runs = _load("quantize_digits_se_resnet20.json")["runs"]
+    worst_agree = min(r["agreement"] for r in runs)
+    worst_change = max(abs(r["int8_top1_error"] - r["float_top1_error"]) for r in runs)
+    rows.append(
+        f"| digits SE-ResNet-20: int8 agreement >= 99%, error change <= 0.5 points | "
+        f"{_state(worst_agree >= 99 and worst_change <= 0.5)} | worst of {len(runs)} runs: "
+        f"{worst_agree:.2f}% agreement, {worst_change:.2f} points |"
+    )
+    fp32, timm = [], []
+    for b in (1, 8):
+        o = _samples(_load(f"cpu_deploy_se_overhead_b{b}.json"))
+        fp32.append(
+            (b, _ratio(o, "se_resnet50", "resnet50"), _ratio(o, "folded:se_resnet50", "folded:resnet50"))
+        )
+        timm.append((b, _ratio(o, "se_resnet50", "timm:legacy_seresnet50")))
+    rows.append(
+        f"| fp32 SE overhead <= 1.02x at batch 1 and 8 (eager and folded) | "
+        f"{_state(all(e <= 1.02 and f <= 1.02 for _, e, f in fp32))} | "
+        + "; ".join(f"batch {b}: eager {e:.3f}x, folded {f:.3f}x" for b, e, f in fp32)
+        + " |"
+    )
+    rows.append(
+        f"| fp32 `se_resnet50` faster than timm's `legacy_seresnet50` (same layout) | "
+        f"{_state(all(r < 1 for _, r in timm))} | "
+        + "; ".join(f"batch {b}: {r:.3f}x timm's latency" for b, r in timm)
+        + " |"
+    )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    print("\n\n".join(tables()))
+
+
+def tables() -> tuple[str, ...]:
+    """Every table, in the order of the docs."""
+    return targets_table(), backends_table(), overhead_table(), parts_table(), accuracy_table()
+
+
+if __name__ == "__main__":
+    main()
