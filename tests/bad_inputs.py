@@ -335,6 +335,11 @@ CLI = [
         ["quantize", "--checkpoint", "{weights}", "--data", "synthetic", "--backend", "tflite"],
         r"invalid choice",
     ),
+    (
+        "bad value",
+        ["quantize", "--checkpoint", "{weights}", "--data", "synthetic", "--threads", "0"],
+        r"threads must be a positive integer",
+    ),
     ("bad value", ["bench", "--models", "int8:resnet20_cifar", "--mode", "train"], r"inference only"),
     ("bad value", ["bench", "--models", "ort-int8[bits=4]:resnet20_cifar"], r"unknown option 'bits'"),
     (

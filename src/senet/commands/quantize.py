@@ -40,8 +40,15 @@ def add_arguments(p):
 
 
 def run(args):
+    import sys
+
     from ..deploy.quantize import quantize_data
 
+    if args.checkpoint is None and args.model:
+        print(
+            f"note: {args.model} has random weights (no --checkpoint): the agreement says little",
+            file=sys.stderr,
+        )
     r = quantize_data(
         args.model,
         **given(args, "checkpoint", "data", "calib", "held_out", "backend", "se", "out", "batch_size"),

@@ -73,6 +73,11 @@ def _quiet():
             lg.setLevel(level)
 
 
+def _check_threads(threads) -> None:
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise SenetError(f"threads must be a positive integer, got {threads!r}")
+
+
 def _batches(calibration) -> list[torch.Tensor]:
     """Calibration batches as float tensors (N, C, H, W): a tensor, or an iterable of tensors or of
     (images, targets) pairs such as a DataLoader."""
@@ -309,6 +314,7 @@ def quantize(
     """
     check_choice("backend", backend, BACKENDS)
     check_choice("se", se, SE_PRECISIONS)
+    _check_threads(threads)
     se = SE_AUTO[backend] if se == "auto" else se
     if not isinstance(model, nn.Module):
         raise SenetError(f"quantize needs a torch.nn.Module, got {type(model).__name__}")
@@ -378,6 +384,7 @@ def quantize_data(
         raise SenetError(f"held_out must be a positive integer, got {held_out!r}")
     check_choice("backend", backend, BACKENDS)
     check_choice("se", se, SE_PRECISIONS)
+    _check_threads(threads)
     se = SE_AUTO[backend] if se == "auto" else se
     if out is not None:
         from ..engine.rundir import RUN_FILES
