@@ -184,15 +184,15 @@ def check_card(model: nn.Module, card: dict | None, style: str, where) -> None:
         raise CheckpointError(f"{where} was built with {opts}; pass {opts} (on the command line: {flags})")
 
 
-def check_classes(card: dict | None, classes: list[str], where) -> None:
+def check_classes(card: dict | None, classes: list[str], where, use: str = "evaluate") -> None:
     """Refuse data whose class names are not the ones the weights were trained on (same count, other
-    names: the logits would be read against the wrong labels)."""
+    names: the logits would be read against the wrong labels); ``use`` names what the data is for."""
     theirs = (card or {}).get("classes")
     if theirs is not None and list(theirs) != list(classes):
         more = "..." if len(theirs) > 5 else ""
         raise CheckpointError(
             f"{where} was trained on the classes {list(theirs)[:5]}{more}; the data has "
-            f"{list(classes)[:5]}{'...' if len(classes) > 5 else ''}: evaluate on the data it was trained on"
+            f"{list(classes)[:5]}{'...' if len(classes) > 5 else ''}: {use} on the data it was trained on"
         )
 
 

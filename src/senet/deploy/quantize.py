@@ -402,7 +402,7 @@ def quantize_data(
     train.dataset.transform = val.dataset.transform  # calibration images are shown as at evaluation
     from ..weights import check_classes
 
-    check_classes(card, classes, repr(str(checkpoint)))
+    check_classes(card, classes, repr(str(checkpoint)), use="calibrate and compare")
     net = _model(model, checkpoint, len(classes), options).eval()
     if calib > len(train):
         raise SenetError(f"calib={calib}: the training split has {len(train)} images")
