@@ -98,10 +98,12 @@ def test_quantize_cli_prints_agreement_and_both_errors(resnet20, tmp_path, capsy
     assert "top-1 agreement with float32" in text and "float32" in text and "int8" in text
 
 
-@pytest.mark.parametrize("model", ["se_mobilenet", pytest.param("se_bn_inception", marks=pytest.mark.slow)])
-def test_int8_and_bf16_of_other_families(tmp_path_factory, model):
+@pytest.mark.parametrize(
+    "model,batch", [("se_mobilenet", 32), pytest.param("se_bn_inception", 64, marks=pytest.mark.slow)]
+)
+def test_int8_and_bf16_of_other_families(tmp_path_factory, model, batch):
     """Depthwise-separable (SE after the pointwise conv) and multi-branch (SE on the concatenation)."""
-    path = _train(tmp_path_factory, model, epochs=1, max_batches=6, batch_size=32)
+    path = _train(tmp_path_factory, model, epochs=1, max_batches=8, batch_size=batch)
     net = senet.create_model(model, num_classes=10, checkpoint=path).eval()
     cal, val = _split(held_out=300)
     for backend in ("ort", "pt2e"):
