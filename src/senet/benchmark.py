@@ -132,14 +132,7 @@ def load_model(ref: str, num_classes: int = 1000) -> nn.Module:
 
 
 RUNTIMES = ("compiled", "folded", "bf16", "int8", "ort", "ort-int8")
-RUNTIME_HELP = {
-    "compiled": "torch.compile (Inductor)",
-    "folded": "senet.optimize_for_inference: BN folded into the convs, fused residual steps",
-    "bf16": "bfloat16 autocast (oneDNN's bf16 kernels; AMX where the CPU has it)",
-    "int8": "PT2E static int8 (X86InductorQuantizer), run by Inductor; [se=float] keeps SE in float",
-    "ort": "ONNX Runtime, float32",
-    "ort-int8": "ONNX Runtime static int8 (QDQ); [se=float] keeps SE in float",
-}
+DEPLOYED = ("int8", "ort", "ort-int8")  # another runtime than PyTorch's: inference on the CPU, float32 input
 
 
 def split_runtime(ref: str) -> tuple[list[tuple[str, dict]], str]:
@@ -155,6 +148,46 @@ def split_runtime(ref: str) -> tuple[list[tuple[str, dict]], str]:
         ref = rest
 
 
+def _check_chain(ref: str, chain: list[tuple[str, dict]], cfg: BenchConfig) -> tuple[str, dict] | None:
+    """Refuse runtime prefixes that do not combine; return the deployed runtime (int8, ort, ort-int8) and its
+    options, if one is asked for."""
+    names = [n for n, _ in chain]
+    if len(set(names)) != len(names):
+        raise SenetError(f"{ref}: a runtime prefix is given twice")
+    if cfg.mode == "train" and set(names) - {"compiled"}:
+        raise SenetError(f"{ref}: {', '.join(sorted(set(names) - {'compiled'}))} time inference only")
+    for name, options in chain:
+        if options and name not in ("int8", "ort-int8"):
+            raise SenetError(f"{ref}: {name} takes no options")
+    deploy = [(n, o) for n, o in chain if n in DEPLOYED]
+    if not deploy:
+        return None
+    name, options = deploy[0]
+    if len(deploy) > 1 or set(names) - {name, "folded"}:
+        raise SenetError(f"{ref}: {name} takes no other runtime prefix than folded")
+    if torch.device(cfg.device).type != "cpu" or cfg.amp or cfg.channels_last or cfg.compile:
+        raise SenetError(
+            f"{ref}: {name} runs on the CPU in float32 input, without --amp/--channels-last/--compile"
+        )
+    unknown = set(options) - {"se"}
+    if unknown:
+        raise SenetError(f"{ref}: unknown option {sorted(unknown)[0]!r}; {name} takes se=int8|float")
+    return name, options
+
+
+def _deployed(model: nn.Module, name: str, options: dict, cfg: BenchConfig):
+    """``model`` under ONNX Runtime (``ort``) or quantized (``int8``: PT2E, ``ort-int8``), calibrated on 4
+    batches of random images: the timing does not depend on what the ranges are."""
+    from .deploy import quantize as Q
+
+    if name == "ort":
+        return Q.onnx_runtime(model, cfg.size, cfg.threads)
+    g = torch.Generator().manual_seed(0)
+    calibration = [torch.randn(cfg.batch_size, 3, cfg.size, cfg.size, generator=g) for _ in range(4)]
+    backend = "pt2e" if name == "int8" else "ort"
+    return Q.quantize(model, calibration, backend=backend, se=options.get("se", "int8"), threads=cfg.threads)
+
+
 class _Runner:
     """One model, ready to run one step (forward, or forward + backward + SGD step) on fixed data.
 
@@ -167,10 +200,7 @@ class _Runner:
         torch.manual_seed(0)
         chain, model_ref = split_runtime(ref)
         names = [n for n, _ in chain]
-        if chain and cfg.mode == "train" and set(names) - {"compiled"}:
-            raise SenetError(f"{ref}: {', '.join(sorted(set(names) - {'compiled'}))} time inference only")
-        if len(set(names)) != len(names):
-            raise SenetError(f"{ref}: a runtime prefix is given twice")
+        deploy = _check_chain(ref, chain, cfg)  # refused before a model is built
         model = load_model(model_ref, cfg.num_classes)
         self.ref, self.params = ref, sum(p.numel() for p in model.parameters())
         model.train(cfg.mode == "train")
@@ -184,39 +214,13 @@ class _Runner:
         self.x = torch.randn(cfg.batch_size, 3, cfg.size, cfg.size, device=cfg.device)
         self.x = self.x.contiguous(memory_format=fmt)
         self.y = torch.randint(0, cfg.num_classes, (cfg.batch_size,), device=cfg.device)
-        deploy = [(n, o) for n, o in chain if n in ("int8", "ort", "ort-int8")]
-        if len(deploy) > 1 or (deploy and set(names) - {deploy[0][0], "folded"}):
-            raise SenetError(f"{ref}: {deploy[0][0]} takes no other runtime prefix than folded")
         if deploy:
-            model = self._deployed(ref, model, *deploy[0], cfg)
+            model = _deployed(model.eval(), *deploy, cfg)
         elif cfg.compile or "compiled" in names:
             model = torch.compile(model)
-        for name, options in chain:
-            if options and name not in ("int8", "ort-int8"):
-                raise SenetError(f"{ref}: {name} takes no options")
         self.model = model
         self.opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9) if cfg.mode == "train" else None
         self.cfg, self.ms, self.cpu_ms = cfg, [], []
-
-    def _deployed(self, ref, model, name, options, cfg):
-        from .deploy import quantize as Q
-
-        if torch.device(cfg.device).type != "cpu" or cfg.amp or cfg.channels_last or cfg.compile:
-            raise SenetError(
-                f"{ref}: {name} runs on the CPU in float32 input, without --amp/--channels-last/--compile"
-            )
-        unknown = set(options) - {"se"}
-        if unknown:
-            raise SenetError(f"{ref}: unknown option {sorted(unknown)[0]!r}; {name} takes se=int8|float")
-        model = model.eval()
-        if name == "ort":
-            return Q.onnx_runtime(model, cfg.size, cfg.threads)
-        g = torch.Generator().manual_seed(0)
-        calibration = [torch.randn(cfg.batch_size, 3, cfg.size, cfg.size, generator=g) for _ in range(4)]
-        backend = "pt2e" if name == "int8" else "ort"
-        return Q.quantize(
-            model, calibration, backend=backend, se=options.get("se", "int8"), threads=cfg.threads
-        )
 
     def _autocast(self):
         return autocast(torch.device(self.cfg.device).type, self.amp)

@@ -1,7 +1,7 @@
 """Where SE blocks go in any CNN, read from its ``torch.fx`` graph (PAPER.md section 2; Sec. 3.3, Fig. 2-3).
 
-The graph is traced once (``symbolic_trace`` semantics, eval mode), shapes are propagated with fake
-tensors (no memory, no compute), and every *merge* is classified by its operands:
+The graph is traced once (``symbolic_trace`` semantics, eval mode), shapes are propagated on the meta
+device (no memory, no compute), and every *merge* is classified by its operands:
 
 - a residual addition (two operands of one shape): SE on the residual branch, just before the addition
   (SE-ResNet, Fig. 3), past any layer scale, stochastic depth or dropout; ``placement="post"``: after the
@@ -20,6 +20,7 @@ computed from its own global pooling: MobileNetV3, EfficientNet, RegNetY) is ski
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 import warnings
@@ -68,24 +69,37 @@ class _Tracer(torch.fx.Tracer):
         return out
 
 
-def trace(model: nn.Module, input_size: int = 224) -> tuple[torch.fx.Graph, _Tracer]:
-    """The eval-mode graph of ``model`` with shapes (``node.meta["shape"]``), or a one-line SenetError."""
-    name = type(model).__name__
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module):
+    """Every module in eval mode (train-only branches such as Inception's auxiliary heads are not part of
+    the blocks), then each back to its own mode."""
     modes = {m: m.training for m in model.modules()}
-    model.eval()  # train-only branches (Inception's auxiliary heads) are not part of the blocks
-    tracer = _Tracer()
+    model.eval()
     try:
-        graph = tracer.trace(model)
-    except Exception as e:  # noqa: BLE001  (fx raises many kinds; the user needs the reason in one line)
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SenetError(
-            f"add_se cannot trace {name} with torch.fx ({first[:160]}); make its forward traceable "
-            "(no data-dependent control flow) or give add_se the traceable part, e.g. model.features"
-        ) from None
+        yield
     finally:
         for m, t in modes.items():
             m.training = t
-    _shapes(model, graph, input_size, name)
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0][:160] if text else type(e).__name__
+
+
+def trace(model: nn.Module, input_size: int = 224) -> tuple[torch.fx.Graph, _Tracer]:
+    """The eval-mode graph of ``model`` with shapes (``node.meta["shape"]``), or a one-line SenetError."""
+    name = type(model).__name__
+    tracer = _Tracer()
+    with _eval_mode(model):
+        try:
+            graph = tracer.trace(model)
+        except Exception as e:  # noqa: BLE001  (fx raises many kinds; the user needs the reason in one line)
+            raise SenetError(
+                f"add_se cannot trace {name} with torch.fx ({_first_line(e)}); make its forward traceable "
+                "(no data-dependent control flow) or give add_se the traceable part, e.g. model.features"
+            ) from None
+        _shapes(model, graph, input_size, name)
     return graph, tracer
 
 
@@ -105,8 +119,6 @@ def _shapes(model: nn.Module, graph: torch.fx.Graph, size: int, name: str) -> No
     gm = torch.fx.GraphModule(model, graph)
     tensors = {**dict(gm.named_parameters()), **dict(gm.named_buffers())}
     meta = {k: torch.empty_like(v, device="meta") for k, v in tensors.items()}
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
     gm.eval()
     try:
         with _reparametrize_module(gm, meta), warnings.catch_warnings():
@@ -117,11 +129,7 @@ def _shapes(model: nn.Module, graph: torch.fx.Graph, size: int, name: str) -> No
     except SenetError:
         raise
     except Exception as e:  # noqa: BLE001
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SenetError(f"add_se cannot run {name} on a {size}x{size} input ({first[:160]})") from None
-    finally:
-        for m, t in modes.items():
-            m.training = t
+        raise SenetError(f"add_se cannot run {name} on a {size}x{size} input ({_first_line(e)})") from None
     for n in graph.nodes:
         tm = n.meta.get("tensor_meta")
         n.meta["shape"] = tuple(tm.shape) if hasattr(tm, "shape") else None
@@ -316,12 +324,12 @@ def find_sites(model: nn.Module, placement: str = "standard", input_size: int = 
         site = Site(n, kind, tracer.returned.get(n, []), c, round(math.log2(input_size / h)))
         if segment & gates or n in gated:  # a gate in its block, or one right after it
             gate = gated.get(n) or next(x for x in gate_nodes if (segment >> g.index[x]) & 1)
-            site.skip = f"its block already has an SE gate ({_where(gate, tracer)})"
+            site.skip = f"its block already has an SE gate ({_where(gate)})"
         sites.append(site)
     return sites
 
 
-def _where(n: torch.fx.Node, tracer: _Tracer) -> str:
+def _where(n: torch.fx.Node) -> str:
     """The module path a node was traced in (its name at the top level)."""
     stack = n.meta.get("nn_module_stack") or {}
     return next(reversed(stack.values()))[0] if stack else n.name

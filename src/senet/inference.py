@@ -52,6 +52,7 @@ class Predictor:
         """One dict per image, in order: ``{"image", "top": [{"class", "index", "probability"}, ...]}``,
         or ``{"image", "error"}`` (one line) for a file that cannot be read or shown to the model."""
         from .data import UnreadableImage, read_image
+        from .runtime import autocast
 
         paths, k = image_paths(images), check_top_k(top_k)
         results: list[dict | None] = [None] * len(paths)
@@ -69,8 +70,6 @@ class Predictor:
                     results[i] = {"image": path, "error": _one_line(f"cannot be shown to the model: {e}")}
             if not good:
                 continue
-            from .runtime import autocast
-
             with torch.inference_mode(), autocast(self.device.type, self.amp):
                 logits = self.net(torch.stack(tensors).to(self.device)).float()
             probs = logits.softmax(dim=1).cpu()

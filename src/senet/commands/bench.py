@@ -14,7 +14,9 @@ def add_arguments(p):
     p.add_argument(
         "--models",
         required=True,
-        help="comma-separated: senet names, timm:NAME, torchvision:NAME (the first is the baseline)",
+        help="comma-separated: senet names, timm:NAME, torchvision:NAME (the first is the baseline); a runtime "
+        "prefix times one under another runtime: folded:, compiled:, bf16:, int8:, ort:, ort-int8: "
+        "(int8[se=float]:NAME keeps SE in float)",
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     p.add_argument(

@@ -51,6 +51,27 @@ def _resolve(model, checkpoint, num_classes, options) -> tuple[nn.Module, int, i
     return model.eval(), cfg.get("input_size", (3, 224, 224))[-1], cfg.get("min_input_size", 8)
 
 
+@contextlib.contextmanager
+def quiet_export():
+    """torch.export, the ONNX exporter and the quantizers log their symbolic-shape reasoning (failed attempts
+    as warnings with tracebacks), warn and print at length about things that are not errors: silence them."""
+    import logging
+
+    loggers = [
+        logging.getLogger(n) for n in ("torch.fx.experimental.symbolic_shapes", "torch.export", "torch.onnx")
+    ]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
 def _onnx(
     model: nn.Module, x: torch.Tensor, path: str, opset: int | None, dynamic_size: bool = False
 ) -> None:
@@ -58,16 +79,20 @@ def _onnx(
     shapes = {0: batch}
     if dynamic_size:  # height and width free (detection, segmentation): any size the network takes
         shapes.update({2: torch.export.Dim.AUTO, 3: torch.export.Dim.AUTO})  # constraints found by export
-    import logging
-
-    quiet = [
-        logging.getLogger(n) for n in ("torch.fx.experimental.symbolic_shapes", "torch.export", "torch.onnx")
-    ]
-    levels = [q.level for q in quiet]
-    for q in quiet:  # symbolic-shape reasoning logs its failed attempts as warnings with tracebacks
-        q.setLevel(logging.ERROR)
     try:
-        _onnx_export(model, x, path, opset, shapes)
+        with quiet_export():
+            torch.onnx.export(
+                model,
+                (x,),
+                path,
+                dynamo=True,
+                dynamic_shapes=(shapes,),
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                external_data=False,
+                opset_version=opset,
+                verbose=False,
+            )
     except Exception as e:
         if not dynamic_size:
             raise
@@ -79,26 +104,6 @@ def _onnx(
             f"this model does not export with free height and width ({first[:200]}); export it at a fixed "
             "--size without --dynamic-size"
         ) from None
-    finally:
-        for q, level in zip(quiet, levels):
-            q.setLevel(level)
-
-
-def _onnx_export(model, x, path, opset, shapes) -> None:
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (x,),
-            path,
-            dynamo=True,
-            dynamic_shapes=(shapes,),
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            external_data=False,
-            opset_version=opset,
-            verbose=False,
-        )
 
 
 def _torchscript(model: nn.Module, x: torch.Tensor, path: str) -> None:

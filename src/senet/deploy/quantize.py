@@ -23,13 +23,9 @@ float model and both errors on held-out images.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import os
 import tempfile
 import time
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +35,7 @@ from torch import nn
 
 from ..errors import SenetError
 from ..layers import check_choice
+from .export import INPUT_NAME, export, quiet_export
 
 BACKENDS = ("pt2e", "ort")
 SE_PRECISIONS = ("auto", "int8", "float")
@@ -55,22 +52,6 @@ def _need(module: str, extra: str):
         return importlib.import_module(module)
     except ImportError:
         raise SenetError(f"int8 needs {module.split('.')[0]}: pip install {extra}") from None
-
-
-@contextlib.contextmanager
-def _quiet():
-    """torch.export and the quantizers log and warn at length about things that are not errors."""
-    loggers = [logging.getLogger(n) for n in ("torch.fx.experimental.symbolic_shapes", "torch.export")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
 
 
 def _check_threads(threads) -> None:
@@ -133,7 +114,7 @@ class DeployedModel:
             atomic_write(out, lambda tmp: Path(tmp).write_bytes(self.program))
             return out
         x = torch.randn(2, 3, self.size, self.size)
-        with _quiet():
+        with quiet_export():
             ep = torch.export.export(self.program, (x,), dynamic_shapes=({0: torch.export.Dim.DYNAMIC},))
             atomic_write(out, lambda tmp: torch.export.save(ep, tmp))
         return out
@@ -152,7 +133,7 @@ def load_quantized(path, threads: int | None = None, compile: bool = True) -> De
         size = _onnx_size(program)
     else:
         _need("torchao.quantization.pt2e", "torchao")  # registers the quantized ops the file uses
-        with _quiet():
+        with quiet_export():
             program = torch.export.load(str(path)).module()
         size = next(n for n in program.graph.nodes if n.op == "placeholder").meta["val"].shape[-1]
     return DeployedModel(backend, "recorded", int(size), program, threads, compile)
@@ -174,7 +155,7 @@ def _pt2e(model: nn.Module, batches: list[torch.Tensor], se: str) -> nn.Module:
         for name in _se_modules(model):
             quantizer.set_module_name_qconfig(name, None)
     x = batches[0][:2] if len(batches[0]) > 1 else batches[0].expand(2, -1, -1, -1)
-    with _quiet():
+    with quiet_export():
         # strict: each call of a shared module (a ReLU used twice in a block) gets its own source
         # partition; non-strict export merges them and the quantizer refuses the graph.
         try:
@@ -200,19 +181,24 @@ def _pt2e_runner(q: DeployedModel):
         # oneDNN int8 convolutions; without compiling, the converted graph runs in float (a reference).
         program = torch.compile(program, dynamic=False)
 
-    def run(x: torch.Tensor) -> torch.Tensor:
-        import torch._inductor.config as inductor
+    import torch._inductor.config as inductor
 
-        with torch.no_grad(), _quiet(), inductor.patch(freezing=q.compile):
-            return program(x.float())
+    compiled: set[tuple[int, ...]] = set()  # dynamic=False: Inductor compiles once per input shape
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        x = x.float()
+        with torch.no_grad():
+            if tuple(x.shape) in compiled:
+                return program(x)
+            compiled.add(tuple(x.shape))
+            with quiet_export(), inductor.patch(freezing=q.compile):
+                return program(x)
 
     return run
 
 
 # ---- ONNX Runtime ------------------------------------------------------------------------------------
 def _ort(model: nn.Module, batches: list[torch.Tensor], se: str) -> bytes:
-    from .export import INPUT_NAME, export
-
     oq = _need("onnxruntime.quantization", "onnxruntime")
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -229,7 +215,7 @@ def _ort(model: nn.Module, batches: list[torch.Tensor], se: str) -> bytes:
                 b = next(self.it, None)
                 return None if b is None else {INPUT_NAME: b.numpy()}
 
-        with _quiet():
+        with quiet_export():
             quant_pre_process(fp32, pre)
             oq.quantize_static(
                 pre,
@@ -286,8 +272,6 @@ def _ort_runner(q: DeployedModel):
 def onnx_runtime(model: nn.Module, size: int, threads: int | None = None) -> DeployedModel:
     """``model`` exported to ONNX (float32, batch free, ``size`` x ``size``) and run by ONNX Runtime: the
     float baseline beside the int8 backends in ``senet bench`` (``ort:MODEL``)."""
-    from .export import export
-
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "fp32.onnx")
         export(model, path, size=size)
