@@ -26,7 +26,7 @@ import torch.nn.functional as F
 import triton.testing
 
 import senet
-from senet.benchmark import environment
+from senet.deploy.benchmark import environment
 from senet.fast import _triton as T
 from senet.fast import fuse_residual_steps, kernels
 

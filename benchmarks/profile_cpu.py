@@ -17,7 +17,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 import senet
-from senet.benchmark import environment
+from senet.deploy.benchmark import environment
 
 
 def op_times(model, x, reps: int) -> dict[str, float]:

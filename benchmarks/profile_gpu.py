@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
 import senet
-from senet.benchmark import environment
+from senet.deploy.benchmark import environment
 from senet.fast import fuse_residual_steps, kernels
 
 

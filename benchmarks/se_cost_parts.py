@@ -21,7 +21,7 @@ import time
 import torch
 
 import senet
-from senet.benchmark import environment
+from senet.deploy.benchmark import environment
 from senet.layers import SqueezeExcitation
 
 _ONES: dict[int, torch.Tensor] = {}

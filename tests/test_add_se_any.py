@@ -18,7 +18,7 @@ from torch import nn
 
 import senet
 from senet import SenetError, add_se
-from senet.retrofit import SEPoint, format_se_points, se_points
+from senet.retrofit.points import SEPoint, format_se_points, se_points
 
 # name -> (places the architecture has, input size for a training step); counts from the papers' figures:
 # VGG-16 has 13 convs, MobileNetV2 17 bottlenecks, DenseNet-121 58 dense layers, GoogLeNet 9 Inception
@@ -222,7 +222,7 @@ def test_optimize_for_inference_keeps_the_function():
 def test_create_model_save_and_reload(tmp_path):
     model = senet.create_model("torchvision:mobilenet_v2", num_classes=3, add_se=True, reduction=8)
     path = senet.save_weights(model, tmp_path / "w.safetensors")
-    from senet.weights import read_weights
+    from senet.hub.weights import read_weights
 
     card = read_weights(path)[1]
     assert card["model"] == "torchvision:mobilenet_v2" and card["options"]["add_se"] is True
@@ -305,7 +305,7 @@ def test_cli_trains_resumes_and_evaluates_a_retrofitted_torchvision_model(tmp_pa
     """`senet train --model torchvision:NAME --add-se`: stopped after a step, resumed (the run rebuilds the
     same network), then `senet eval` rebuilds it from the weights' card alone."""
     from senet.cli import main
-    from senet.weights import read_weights
+    from senet.hub.weights import read_weights
 
     n = torch.get_num_threads()
     torch.set_num_threads(1)

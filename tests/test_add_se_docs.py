@@ -10,7 +10,7 @@ import torch
 import torchvision
 
 from senet import SenetError, add_se
-from senet.retrofit import se_points
+from senet.retrofit.points import se_points
 
 NETWORKS = ("resnet50", "resnext50_32x4d", "wide_resnet50_2", "vgg16_bn", "mobilenet_v2",
             "mobilenet_v3_small", "efficientnet_b0", "densenet121", "regnet_x_400mf", "convnext_tiny",

@@ -13,7 +13,7 @@ def test_faster_rcnn_with_an_fpn_backbone_learns(name, tmp_path):
     from torchvision.models.detection import FasterRCNN
 
     from coco_tiny import write_coco
-    from senet.detection import coco
+    from senet.detection.faster_rcnn import coco
 
     torch.manual_seed(0)
     frozen = senet.backbone(name, fpn=True, trainable_stages=3)  # the detection default: BN frozen

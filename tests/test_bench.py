@@ -5,8 +5,8 @@ import json
 import pytest
 
 import senet
-from senet.benchmark import split_models
 from senet.cli import main
+from senet.deploy.benchmark import split_models
 from senet.errors import SenetError
 
 TINY = dict(size=32, iters=2, warmup=1, threads=1)
@@ -114,7 +114,7 @@ def test_bench_runtime_prefixes_onnx_runtime_and_int8_in_one_table(capsys):
 
 
 def test_bench_runtime_prefix_parsing_and_refusals():
-    from senet.benchmark import split_runtime
+    from senet.deploy.benchmark import split_runtime
 
     assert split_runtime("int8[se=float]:se_resnet50") == ([("int8", {"se": "float"})], "se_resnet50")
     assert split_runtime("compiled:folded:timm:seresnet50") == (

@@ -9,8 +9,8 @@ import torch
 import senet
 from senet import CheckpointError
 from senet.cli import main
+from senet.core.io import atomic_write
 from senet.engine import checkpoint as ckpt
-from senet.io import atomic_write
 
 
 class Evil:

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from senet import complexity, create_model
-from senet.counting import count_macs, paper_comparison, se_deltas
+from senet.models.counting import count_macs, paper_comparison, se_deltas
+from senet.models.paper import RELEASED, ROWS, Given
 from senet.models.resnet import SE_NAMES
-from senet.paper import RELEASED, ROWS, Given
 
 RESNET_ROWS = [r for r in ROWS if r.model in {*SE_NAMES, *SE_NAMES.values()}]
 RELEASED_ROWS = [r for r in ROWS if r.params is not None and r.params.kind == RELEASED]

@@ -155,7 +155,7 @@ def test_the_evaluation_resize_takes_the_weights_interpolation():
 
     from senet import data as D
 
-    tf = D._eval_transform(
+    tf = D.eval_transform(
         D.Views(eval_resize=236, eval_crop=224, interpolation="bicubic"), (0.5,) * 3, (0.5,) * 3
     )
     (resize,) = [t for t in tf.transforms if isinstance(t, v2.Resize)]

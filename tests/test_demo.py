@@ -9,8 +9,8 @@ import pytest
 
 import senet
 from senet.analysis import plots
-from senet.demo import MODELS, compare, format_table
-from senet.io import write_json
+from senet.analysis.demo import MODELS, compare, format_table
+from senet.core.io import write_json
 
 CHROMIUM = next(
     (shutil.which(c) for c in ("chromium", "chromium-browser", "google-chrome") if shutil.which(c)), None
@@ -96,5 +96,5 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert "mean +- std, 3 seeds" in text and "SE minus plain" in text
-    result = senet.demo.load(tmp_path)
+    result = senet.analysis.demo.load(tmp_path)
     assert result["models"][0]["top1_mean"] <= 5.0 and (tmp_path / "report.html").exists()

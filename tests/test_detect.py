@@ -34,7 +34,7 @@ def test_detect_train_then_eval_prints_coco_ap(tmp_path, capsys):
 
 
 def test_coco_data_with_negatives_degenerate_boxes_and_bad_files(tmp_path, capsys):
-    from senet.detection import coco
+    from senet.detection.faster_rcnn import coco
 
     root = tmp_path / "coco"
     write_coco(root, n=3, size=64)

@@ -97,7 +97,7 @@ def test_imagefolder_protocol_ten_crop_and_skipped_images(tmp_path):
                 Image.new("RGB", (40, 48), (120 * (c == "a"), 60, 30 * i)).save(d / f"{i}.jpg")
     (tmp_path / "val" / "b" / "1.jpg").write_bytes(b"not a jpeg")
     model = senet.create_model("resnet20_cifar", num_classes=2)
-    from senet.evaluation import evaluate
+    from senet.evaluation.evaluator import evaluate
 
     r = evaluate(model, data=f"imagefolder:{tmp_path}", resize=36, crop=32, workers=0, device="cpu")
     assert (r["num_images"], r["skipped"], r["crop"]) == (3, 1, 32)

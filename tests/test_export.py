@@ -70,7 +70,7 @@ def test_torchscript_roundtrip(tmp_path):
 
 def test_export_by_name_with_checkpoint(tmp_path):
     """The CLI path: a registered name, weights from a checkpoint, the default output permissions."""
-    from senet.weights import save_weights
+    from senet.hub.weights import save_weights
 
     model = _model("se_resnet18")
     ckpt = save_weights(model, tmp_path / "w.safetensors")

@@ -13,9 +13,9 @@ from torch import nn
 import senet
 from senet import data as D
 from senet.cli import main
+from senet.core.distributed import DistEnv
 from senet.engine import TrainConfig
 from senet.engine.config import resolve, views_for
-from senet.engine.distributed import DistEnv
 
 
 def _bn_relu(c):
@@ -191,7 +191,7 @@ def test_each_model_trains_and_is_evaluated_at_its_own_size(tmp_path):
 
 def test_studies_on_image_folders_use_the_ablation_recipe(tmp_path, monkeypatch):
     """Tables 10-16 were trained with the TPAMI ablation recipe (Sec. 6), which the tables print beside ours."""
-    from senet.recipes import ablation_recipe
+    from senet.engine.recipes import ablation_recipe
 
     assert ablation_recipe("imagefolder:/data") == "imagenet-ablation"
     assert ablation_recipe("digits") == "digits"

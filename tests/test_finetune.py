@@ -8,10 +8,10 @@ from safetensors.torch import load_file
 
 import senet
 from senet.cli import main
+from senet.core.distributed import DistEnv
 from senet.engine import TrainConfig
 from senet.engine import state as S
-from senet.engine.distributed import DistEnv
-from senet.recipes import get_recipe
+from senet.engine.recipes import get_recipe
 
 QUIET = dict(workers=0, progress=False, tensorboard=False)
 

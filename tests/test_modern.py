@@ -9,7 +9,7 @@ from torch import nn
 import senet
 from senet.cli import main
 from senet.engine.modern import batch_mixer, ema_model, make_optimizer, split_norm_and_bias
-from senet.recipes import get_recipe, parse_sets, with_sets
+from senet.engine.recipes import get_recipe, parse_sets, with_sets
 
 QUIET = dict(workers=0, progress=False, tensorboard=False)
 
@@ -146,7 +146,7 @@ def test_augmentation_policies_and_named_modern_recipes():
 
     from senet import data as D
 
-    tf = D._train_transform(D.Views("imagenet", 32, auto_augment="trivialaugment", random_erasing=0.25), (0.5,) * 3,
+    tf = D.train_transform(D.Views("imagenet", 32, auto_augment="trivialaugment", random_erasing=0.25), (0.5,) * 3,
                             (0.5,) * 3)  # fmt: skip
     kinds = [type(t) for t in tf.transforms]
     assert v2.TrivialAugmentWide in kinds and v2.RandomErasing in kinds

@@ -11,8 +11,9 @@ from torchvision.transforms.v2 import functional as TF
 import senet
 from senet import data as D
 from senet.cli import main
-from senet.evaluation import evaluate
-from senet.multiview import ViewPlan, collate, view_probabilities
+from senet.data.views import ViewPlan, collate
+from senet.evaluation.evaluator import evaluate
+from senet.evaluation.multiview import view_probabilities
 
 
 @pytest.fixture(scope="module")

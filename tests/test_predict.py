@@ -1,4 +1,4 @@
-"""`senet predict` and `senet.preprocess.transforms`: a real photograph through an ImageNet model, a model
+"""`senet predict` and `senet.evaluation.preprocess.transforms`: a real photograph through an ImageNet model, a model
 trained on the built-in digits, unreadable files, the weights' preprocessing. Nothing reaches the network."""
 
 import json
@@ -13,7 +13,7 @@ import senet
 from senet import predict
 from senet.cli import main
 from senet.errors import SenetError
-from senet.preprocess import transforms
+from senet.evaluation.preprocess import transforms
 
 IMAGENET = set(_IMAGENET_CATEGORIES)
 DIGITS = [str(i) for i in range(10)]
@@ -138,11 +138,11 @@ def test_bad_requests_are_one_line(digits_weights, capsys):
 
 def test_pretrained_without_a_tag_before_the_images(files, tmp_path, monkeypatch, capsys):
     """`--pretrained china.jpg`: argparse hands the image to the optional TAG; it is taken as an image."""
-    import senet.pretrained
+    import senet.hub.pretrained
 
     weights = tmp_path / "resnet18.safetensors"  # stands in for torchvision's file: no download
     senet.save_weights(senet.create_model("resnet18", layout="torchvision"), weights)
-    monkeypatch.setattr(senet.pretrained, "download", lambda tag, progress=True: weights)
+    monkeypatch.setattr(senet.hub.pretrained, "download", lambda tag, progress=True: weights)
     assert main(["predict", "--model", "resnet18", "--json", "--pretrained", files["photo"]]) == 0
     r = json.loads(capsys.readouterr().out)
     assert r["model"] == "resnet18" and r["predictions"][0]["image"] == files["photo"]

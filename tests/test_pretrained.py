@@ -16,9 +16,9 @@ from safetensors.torch import save
 
 import senet
 from loopback import Files
-from senet import pretrained as P
 from senet.cli import main
 from senet.errors import CheckpointError
+from senet.hub import pretrained as P
 
 X = torch.randn(2, 3, 64, 64)
 
@@ -71,7 +71,7 @@ def test_hub_tag_in_the_torchvision_layout_downloads_checks_and_computes_timms_l
     gets = [r for r in hub.requests if r[0] == "GET"]
     from PIL import Image
 
-    from senet.evaluation import _input_view, evaluate
+    from senet.evaluation.evaluator import _input_view, evaluate
 
     assert _input_view("se_resnet50", "timm_a1_in1k") == (224, 0.95, "bicubic")  # eval: 224 of 236, bicubic
     for c in ("a", "b"):  # 1000 classes on 2-class data: a random classifier, refused
@@ -155,7 +155,7 @@ def test_another_class_count_keeps_a_fresh_classifier(hub):
                                           None, None, "test", options={"layout": "torchvision"})  # fmt: skip
     try:
         net = senet.create_model("resnet18", pretrained="loopback", num_classes=7)
-        from senet.evaluation import evaluate
+        from senet.evaluation.evaluator import evaluate
 
         with pytest.raises(senet.SenetError, match="their classifier would be random"):  # 1000 classes vs 10
             evaluate("resnet18", pretrained="loopback", data="digits", workers=0, device="cpu")

@@ -4,9 +4,9 @@ import pytest
 
 from senet import SenetError, get_recipe, list_recipes
 from senet.cli import main
+from senet.core.distributed import DistEnv
 from senet.engine import TrainConfig
 from senet.engine.config import resolve
-from senet.engine.distributed import DistEnv
 
 
 def test_paper_recipes_present_with_section_8_numbers():

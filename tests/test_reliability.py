@@ -132,7 +132,7 @@ def test_a_card_less_file_in_senet_keys_needs_the_torchvision_layout(tmp_path):
 def test_files_record_what_they_hold_and_other_options_are_refused(tmp_path):
     model = senet.create_model("se_resnet20_cifar", squeeze="max", excitation="tanh")
     senet.save_weights(model, tmp_path / "w.safetensors", classes=list("abcdefghij"))
-    card = senet.weights.read_weights(tmp_path / "w.safetensors")[1]
+    card = senet.hub.weights.read_weights(tmp_path / "w.safetensors")[1]
     assert card["model"] == "se_resnet20_cifar" and card["num_classes"] == 10 and card["classes"][0] == "a"
     assert card["options"]["squeeze"] == "max" and card["options"]["excitation"] == "tanh"
     with pytest.raises(
@@ -179,8 +179,8 @@ def test_a_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "r" / "checkpoint_last.pt"))
 
-    monkeypatch.setattr(senet.io, "atomic_write", no_space)
-    monkeypatch.setattr(senet.io, "torch_save", no_space)
+    monkeypatch.setattr(senet.core.io, "atomic_write", no_space)
+    monkeypatch.setattr(senet.core.io, "torch_save", no_space)
     rc = main(["train", "--model", "resnet20_cifar", "--data", "synthetic", "--epochs", "1", "--max-batches", "1",
                "--workers", "0", "--no-progress", "--no-tensorboard", "--out", str(tmp_path / "r")])  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()

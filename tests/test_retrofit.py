@@ -13,7 +13,7 @@ from torch import nn
 
 import senet
 from senet import SenetError, add_se
-from senet.counting import count_params
+from senet.models.counting import count_params
 
 
 def _added(model, **options):

@@ -8,7 +8,7 @@ import torch
 import senet
 from senet import CheckpointError, SenetError
 from senet.engine import NonFiniteLoss
-from senet.evaluation import evaluate
+from senet.evaluation.evaluator import evaluate
 
 TINY = dict(
     model="resnet20_cifar",
@@ -154,7 +154,7 @@ def test_a_bad_device_is_one_line(device, tmp_path, capsys):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only message")
 def test_cuda_without_cuda_says_so(tmp_path):
-    from senet.engine.distributed import DistEnv, device_for
+    from senet.core.distributed import DistEnv, device_for
 
     with pytest.raises(SenetError, match="CUDA is not available"):
         device_for(DistEnv(), "cuda")
@@ -162,7 +162,7 @@ def test_cuda_without_cuda_says_so(tmp_path):
 
 def test_more_ranks_than_gpus_is_one_line(monkeypatch):
     """torchrun --nproc_per_node 2 on a 1-GPU node: a clear refusal, not 'invalid device ordinal'."""
-    from senet.engine.distributed import DistEnv, device_for
+    from senet.core.distributed import DistEnv, device_for
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

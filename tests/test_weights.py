@@ -8,7 +8,7 @@ import torch
 
 import senet
 from senet import CheckpointError, create_model, save_weights
-from senet.weights import detect_style, load_state_dict_file
+from senet.hub.weights import detect_style, load_state_dict_file
 
 timm = pytest.importorskip("timm")
 
@@ -52,7 +52,7 @@ def test_official_and_torchvision_layouts_compute_different_functions(tmp_path):
     """Same shapes, different functions (PAPER.md section 3): loading into the wrong layout is not silent parity."""
     ref = _randomise_bn(timm.create_model("legacy_seresnet50")).eval()
     wrong = create_model("se_resnet50", layout="torchvision").eval()
-    wrong.load_state_dict(senet.weights.convert_state_dict(ref.state_dict()))
+    wrong.load_state_dict(senet.hub.weights.convert_state_dict(ref.state_dict()))
     x = torch.randn(1, 3, 96, 96)
     with torch.no_grad():
         assert not torch.allclose(wrong(x), ref(x), atol=1e-3)

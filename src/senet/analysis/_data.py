@@ -30,11 +30,11 @@ def se_blocks(model: nn.Module) -> dict:
 def load_model(model: str, checkpoint, classes: list[str], options: dict) -> tuple[nn.Module, dict]:
     """The model to analyse, built with the options its checkpoint was trained with (overridden by
     ``options``); weights trained on other classes than the data's are refused."""
-    from ..registry import create_model
+    from ..models.factory import create_model
 
     options = run_options(model, checkpoint, options)
     if checkpoint is not None:
-        from ..weights import check_classes, read_weights
+        from ..hub.weights import check_classes, read_weights
 
         if not isinstance(checkpoint, str | Path):
             raise SenetError(f"checkpoint must be a path, got {type(checkpoint).__name__}")
@@ -89,6 +89,6 @@ def batches(dataset: Dataset, batch_size: int = 128):
 
 def top_errors(model, data: str, device: str | None) -> dict:
     """Top-1/top-5 error (%) of a module on the validation split, by ``senet.evaluation`` (Table 2 metrics)."""
-    from ..evaluation import evaluate
+    from ..evaluation.evaluator import evaluate
 
     return evaluate(model, data=data, device=device, workers=0)

@@ -14,8 +14,8 @@ import io
 import json
 from pathlib import Path
 
+from ..core.io import read_json, write_json, write_text
 from ..errors import SenetError
-from ..io import read_json, write_json, write_text
 from . import tables as T
 
 COLUMNS = (
@@ -52,7 +52,7 @@ def ablate(
     ablations), and any :class:`senet.engine.TrainConfig` field (``max_batches``, ``batch_size``,
     ``device``, ``workers``, ``seed``, ...).
     """
-    from ..recipes import ablation_recipe
+    from ..engine.recipes import ablation_recipe
 
     numbers = T.parse_tables(table)
     recipe = recipe or ablation_recipe(data, model)
@@ -84,7 +84,7 @@ def _models(model: str) -> tuple[str, str, tuple[int, ...]]:
     """The SE model, its plain twin and its SE stages (from SE_<stage>_<block> names, built on meta)."""
     import torch
 
-    from ..registry import create_model, model_info
+    from ..models.factory import create_model, model_info
     from .pruning import se_stages
 
     info = model_info(model)
@@ -130,7 +130,7 @@ def _plan(v: T.Variant, se_model: str, plain_model: str, se_bias: bool) -> dict:
 
 def slug(model: str, options: dict) -> str:
     """The run directory of a (model, options) pair; defaults are omitted so equal variants share it."""
-    from ..layers import SEConfig
+    from ..layers.se import SEConfig
 
     default = SEConfig()
     parts = [model]
@@ -149,7 +149,7 @@ def _num_classes(data: str) -> int:
 
 
 def _count(model: str, options: dict, num_classes: int) -> dict:
-    from ..counting import complexity
+    from ..models.counting import complexity
 
     c = complexity(model, num_classes=num_classes, **options)
     return {"params": c.params, "gflops": round(c.gflops, 4)}
@@ -240,7 +240,7 @@ def _r(v):
 
 
 def _notes(note, model, data, recipe, epochs, se_bias, se_model) -> list[str]:
-    from ..recipes import get_recipe
+    from ..engine.recipes import get_recipe
 
     epochs = epochs or get_recipe(recipe).epochs
     lines = [

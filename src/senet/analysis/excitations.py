@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..core.io import write_text
+from ..core.runtime import resolve_device
 from ..errors import SenetError
-from ..io import write_text
-from ..runtime import resolve_device
 from . import _data
 
 GATE_RANGES = {nn.Sigmoid: (0.0, 1.0), nn.Tanh: (-1.0, 1.0), nn.ReLU: (0.0, math.inf)}
@@ -179,6 +179,7 @@ def excitations(
         "data": data,
         "options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
         "classes": chosen,
+        "labels": {c: PAPER_CLASSES.get(c, f"class {c}") for c in chosen},  # what the plots write
         "all_classes": names,
         "samples_per_class": {names[c]: len(v) for c, v in idx.items()},
         "excitation": type(all_blocks[picked[0]].gate_fn).__name__.lower(),

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..io import atomic_write  # noqa: E402
+from ..core.io import atomic_write  # noqa: E402
 
 DPI = 90
 
@@ -83,9 +83,8 @@ def _fig7_classes(result: dict) -> list[str]:
 
 
 def _label(result: dict, cls: str) -> str:
-    from .excitations import PAPER_CLASSES
-
-    return PAPER_CLASSES.get(cls, f"class {cls}")
+    """The name the result gives a class (``result["labels"]``), else its id: plots take data only."""
+    return result.get("labels", {}).get(cls, f"class {cls}")
 
 
 def specificity(result: dict, path: Path) -> Path:

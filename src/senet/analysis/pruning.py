@@ -47,8 +47,8 @@ def drop_se_stage(model: nn.Module, stage: int) -> list[str]:
 
 def expected_saving(model: str, stages: list[int], stage: int, num_classes: int, **options) -> dict:
     """Params and GFLOPs of the model with and without SE in ``stage``, by :func:`senet.complexity`."""
-    from ..counting import complexity
-    from ..registry import model_info
+    from ..models.counting import complexity
+    from ..models.factory import model_info
 
     options = {k: v for k, v in options.items() if k != "stages"}
     full = complexity(model, num_classes=num_classes, stages=tuple(stages), **options)
@@ -85,8 +85,8 @@ def stage_pruning(
     stage's SE blocks removed (always reported), or a network trained without them (``stages`` minus the
     stage: give its checkpoint as ``trained_without``, e.g. a run of ``senet train --stages 2,3,4``).
     """
-    from ..counting import count_params
-    from ..registry import create_model
+    from ..models.counting import count_params
+    from ..models.factory import create_model
 
     if not isinstance(stage, int) or isinstance(stage, bool):
         raise SenetError(f"drop stage must be an integer stage number, got {stage!r}")

@@ -17,9 +17,9 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..core.io import check_output, read_json, write_text
 from ..engine.rundir import RUN_FILES
 from ..errors import SenetError, SenetTypeError
-from ..io import check_output, read_json, write_text
 
 MAX_ROWS = 200
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..layers import EXCITATIONS, PLACEMENTS, SQUEEZES
+from ..layers.se import EXCITATIONS, PLACEMENTS, SQUEEZES
 
 
 def add_model_options(p) -> None:

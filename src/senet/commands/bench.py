@@ -78,11 +78,11 @@ def command_line(args) -> str:
 
 
 def run(args):
-    from ..benchmark import bench, format_table
+    from ..deploy.benchmark import bench, format_table
 
     if args.output:  # refused before minutes of timing, not after
+        from ..core.io import check_output
         from ..engine.rundir import RUN_FILES
-        from ..io import check_output
 
         check_output(args.output, (".json",), keep=RUN_FILES)
     result = bench(
@@ -92,7 +92,7 @@ def run(args):
     )
     result = {"command": command_line(args), **result}
     if args.output:
-        from ..io import write_text
+        from ..core.io import write_text
 
         write_text(args.output, json.dumps(result, indent=1) + "\n")
     print(json.dumps(result) if args.json else format_table(result))

@@ -23,8 +23,8 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..counting import complexity, paper_comparison, se_deltas
-    from ..registry import list_models
+    from ..models.counting import complexity, paper_comparison, se_deltas
+    from ..models.factory import list_models
 
     if args.paper:
         rows = paper_comparison()

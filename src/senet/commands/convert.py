@@ -16,10 +16,10 @@ def add_arguments(p):
 def run(args):
     import torch
 
+    from ..core.io import check_output
     from ..engine.rundir import RUN_FILES
-    from ..io import check_output
-    from ..registry import create_model
-    from ..weights import read_weights, save_weights
+    from ..hub.weights import read_weights, save_weights
+    from ..models.factory import create_model
 
     check_output(args.out, (".safetensors",), inputs=[args.checkpoint], keep=RUN_FILES)
     card = read_weights(args.checkpoint)[1] or {}

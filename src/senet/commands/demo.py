@@ -23,7 +23,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..demo import demo, format_table
+    from ..analysis.demo import demo, format_table
 
     start = time.perf_counter()
     result = demo(args.out, args.epochs, args.seed, args.threads, args.progress, args.runs)

@@ -48,7 +48,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..detection import STATS, DetectConfig, eval_checkpoint, train
+    from ..detection.faster_rcnn import STATS, DetectConfig, eval_checkpoint, train
 
     if args.action == "eval":
         r = eval_checkpoint(args.checkpoint, args.data, args.split, args.device, args.workers)

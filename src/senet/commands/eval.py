@@ -52,7 +52,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..evaluation import evaluate
+    from ..evaluation.evaluator import evaluate
 
     r = evaluate(
         args.model,

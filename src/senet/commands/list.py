@@ -15,7 +15,7 @@ def add_arguments(p):
 
 def run(args):
     from ..errors import SenetError
-    from ..registry import list_models, model_info
+    from ..models.factory import list_models, model_info
 
     if args.pretrained:
         return _tags(args.pattern, args.json)
@@ -28,9 +28,9 @@ def run(args):
 
 
 def _tags(pattern: str, as_json: bool) -> int:
-    from ..counting import complexity
     from ..errors import SenetError
-    from ..pretrained import list_pretrained, tags
+    from ..hub.pretrained import list_pretrained, tags
+    from ..models.counting import complexity
 
     names = list_pretrained(pattern if "." in pattern or pattern == "*" else f"{pattern}.*")
     if not names:

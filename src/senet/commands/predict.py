@@ -28,7 +28,7 @@ def add_arguments(p):
 
 def run(args):
     from ..errors import SenetError
-    from ..inference import check_top_k, image_paths, predictor
+    from ..evaluation.inference import check_top_k, image_paths, predictor
 
     images, pretrained = list(args.images), args.pretrained
     if _is_image(pretrained, args.model):  # `--pretrained cat.jpg`: the optional TAG took the first image
@@ -84,7 +84,7 @@ def _is_image(value, model) -> bool:
         return False
     from torchvision.datasets.folder import IMG_EXTENSIONS
 
-    from ..pretrained import tags
+    from ..hub.pretrained import tags
 
     if value in tags() or (model and f"{model}.{value}" in tags()):
         return False

@@ -13,7 +13,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..recipes import get_recipe, list_recipes
+    from ..engine.recipes import get_recipe, list_recipes
 
     for name in args.names or list_recipes():
         r = get_recipe(name)

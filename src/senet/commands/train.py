@@ -126,7 +126,7 @@ def config_from_args(args):
         "freeze_backbone",
         "grad_checkpointing",
     )
-    from ..recipes import parse_sets
+    from ..engine.recipes import parse_sets
 
     return TrainConfig(
         **{f: getattr(args, f) for f in fields},

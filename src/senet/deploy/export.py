@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..core.io import atomic_write, check_output
 from ..errors import SenetError
-from ..io import atomic_write, check_output
-from ..layers import check_choice
+from ..layers.se import check_choice
 
 FORMATS = ("onnx", "torchscript")
 MIN_OPSET = 18  # torch.onnx.export(dynamo=True) writes opset 18 and newer; lower ones fail to convert
@@ -29,11 +29,11 @@ ONNX_LIMIT = 2**31  # protobuf's limit for one file (senet writes no external da
 
 def _resolve(model, checkpoint, num_classes, options) -> tuple[nn.Module, int, int]:
     """The model in eval mode, its native input size and its smallest one."""
-    from ..registry import create_model, model_info
+    from ..models.factory import create_model, model_info
 
     if isinstance(model, str):
         if checkpoint is not None:  # the card's options (add_se=True, where=...) rebuild the same network
-            from ..evaluation import _resolve as card_options
+            from ..evaluation.evaluator import _resolve as card_options
 
             model, options, _ = card_options(model, checkpoint, options)
         info = model_info(model)
@@ -44,7 +44,7 @@ def _resolve(model, checkpoint, num_classes, options) -> tuple[nn.Module, int, i
     if options or num_classes is not None:
         raise SenetError("model options and num_classes apply to a model name, not to a built model")
     if checkpoint is not None:
-        from ..weights import load_weights
+        from ..hub.weights import load_weights
 
         load_weights(model, checkpoint)
     cfg = getattr(model, "default_cfg", {})

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from ..errors import SenetError
-from ..layers import check_choice
+from ..layers.se import check_choice
 from .export import INPUT_NAME, export, quiet_export
 
 BACKENDS = ("pt2e", "ort")
@@ -82,7 +82,7 @@ def _batches(calibration) -> list[torch.Tensor]:
 
 
 def _se_modules(model: nn.Module) -> list[str]:
-    from ..layers import SqueezeExcitation
+    from ..layers.se import SqueezeExcitation
 
     return [n for n, m in model.named_modules() if isinstance(m, SqueezeExcitation)]
 
@@ -107,7 +107,7 @@ class DeployedModel:
 
     def save(self, path) -> Path:
         """Write the quantized model: ``.pt2`` (pt2e) or ``.onnx`` (ort), atomically."""
-        from ..io import atomic_write, check_output
+        from ..core.io import atomic_write, check_output
 
         out = check_output(path, (SUFFIX[self.backend],))
         if self.backend == "ort":
@@ -359,7 +359,7 @@ def quantize_data(
     write the int8 model to ``out`` and compare it with the float model on the validation split
     (``held_out`` images of it; default all). Returns the comparison with timings and the file."""
     from .. import data as D
-    from ..evaluation import _input_view, _model, _resolve
+    from ..evaluation.evaluator import _input_view, _model, _resolve
 
     for name, value, low in (("calib", calib, 1), ("batch_size", batch_size, 1)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
@@ -371,8 +371,8 @@ def quantize_data(
     _check_threads(threads)
     se = SE_AUTO[backend] if se == "auto" else se
     if out is not None:
+        from ..core.io import check_output
         from ..engine.rundir import RUN_FILES
-        from ..io import check_output
 
         inputs = [checkpoint] if isinstance(checkpoint, str | os.PathLike) else []
         out = check_output(out, (SUFFIX[backend],), inputs=inputs, keep=RUN_FILES)
@@ -384,7 +384,7 @@ def quantize_data(
         views = D.Views(eval_resize=round(size / crop_pct), eval_crop=size, interpolation=interpolation)
     train, val, classes, _ = D.build(data, views)
     train.dataset.transform = val.dataset.transform  # calibration images are shown as at evaluation
-    from ..weights import check_classes
+    from ..hub.weights import check_classes
 
     check_classes(card, classes, repr(str(checkpoint)), use="calibrate and compare")
     net = _model(model, checkpoint, len(classes), options).eval()

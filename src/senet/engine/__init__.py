@@ -1,8 +1,8 @@
 """The training engine: config (resolved, frozen), loop, state (what a checkpoint holds), checkpoint,
-run directory and distributed (torchrun). ``senet.train`` is :func:`train`.
+run directory and recipes (torchrun lives in ``senet.core.distributed``). ``senet.train`` is :func:`train`.
 
-Names are imported on first use, so that ``senet.evaluation`` can use ``engine.distributed`` while the
-loop uses the evaluation (no import cycle).
+Names are imported on first use, so that ``import senet.engine.rundir`` (for its file names) does not load
+the loop, the models and torch.distributed.
 """
 
 from importlib import import_module

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..core.io import torch_load_safely, torch_save
 from ..errors import CheckpointError
-from ..io import torch_load_safely, torch_save
 from .rundir import BEST, LAST
 
 FORMAT = "senet-train-1"
@@ -109,7 +109,7 @@ def check_settings(state: dict, now: dict, recipe, path) -> None:
     """
     saved = dict(state.get("config", {}))
     if "model_options" in saved and saved.get("model"):  # an option given at its default is the same run
-        from ..registry import model_options
+        from ..models.factory import model_options
 
         defaults = model_options(saved["model"])
         saved["model_options"] = {**defaults, **saved["model_options"]}

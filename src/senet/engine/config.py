@@ -13,10 +13,10 @@ import os
 from dataclasses import dataclass, field
 
 from .. import data as D
+from ..core.distributed import DistEnv
+from ..core.runtime import check_amp
 from ..errors import SenetError, SenetTypeError
-from ..recipes import Recipe, default_recipe, get_recipe
-from ..runtime import check_amp
-from .distributed import DistEnv
+from .recipes import Recipe, default_recipe, get_recipe
 
 FLOAT32_MAX = 3.4028234663852886e38  # what the optimiser can hold: larger values overflow in torch
 
@@ -112,7 +112,7 @@ class TrainConfig:
             raise SenetTypeError(
                 f"overrides must be a dict of recipe fields, got {type(self.overrides).__name__}"
             )
-        from ..recipes import settable
+        from .recipes import settable
 
         unknown = sorted(set(self.overrides) - set(settable()))
         if unknown:
@@ -143,8 +143,8 @@ def resolve(config: TrainConfig, env: DistEnv) -> tuple[Recipe, dict]:
     32x32 for CIFAR, digits and synthetic data, unless ``image_size`` says otherwise. The recipe defaults to
     the model's paper's for its data (``senet.recipes.default_recipe``).
     """
-    from ..recipes import with_sets
-    from ..registry import model_info
+    from ..models.factory import model_info
+    from .recipes import with_sets
 
     recipe = get_recipe(
         config.recipe or ("finetune" if config.init else default_recipe(config.data, config.model))
@@ -178,7 +178,7 @@ def views_for(config: TrainConfig, recipe: Recipe, size: int) -> D.Views:
     """Training and evaluation views: the recipe's augmentation for real data, shifts for digits, none for
     synthetic; on image folders the evaluation crop is the training size after resizing the short side by
     the model's crop fraction (Sec. 5.1: 224 of 256; Inception-ResNet-v2 299 of 352)."""
-    from ..registry import model_info
+    from ..models.factory import model_info
 
     kind, _ = D.parse(config.data)
     augment = {"digits": "digits", "synthetic": "none"}.get(kind, recipe.augment)
@@ -194,7 +194,7 @@ def init_tag(config: TrainConfig):
     init = str(config.init) if config.init is not None else ""
     if init != "pretrained" and not init.startswith("pretrained:"):
         return None
-    from ..pretrained import get_tag
+    from ..hub.pretrained import get_tag
 
     return get_tag(config.model, init.partition(":")[2] or True)
 
@@ -202,8 +202,8 @@ def init_tag(config: TrainConfig):
 def model_options(config: TrainConfig, recipe: Recipe) -> dict:
     """The SE options: the config's, plus the recipe's ``bias=False`` for SE models (TPAMI ablations), plus
     what pretrained weights to start from need (``layout``)."""
-    from ..registry import model_info
-    from ..registry import model_options as offered
+    from ..models.factory import model_info
+    from ..models.factory import model_options as offered
 
     opts = dict(config.model_options)
     if recipe.drop_path_rate and "drop_path_rate" in offered(config.model):

@@ -16,11 +16,12 @@ import torch
 from tqdm import tqdm
 
 from .. import data as D
-from ..errors import CheckpointError, SenetError, SenetTypeError
-from ..evaluation import evaluate_loader
-from ..io import write_json
+from ..core import distributed
+from ..core.io import write_json
+from ..errors import CheckpointError, DataError, SenetError, SenetTypeError
+from ..evaluation.evaluator import evaluate_loader
 from . import checkpoint as ckpt
-from . import distributed, rundir
+from . import rundir
 from . import state as S
 from .config import TrainConfig
 from .rundir import EMA_WEIGHTS, LAST, SUMMARY, TENSORBOARD, WEIGHTS, RunDir
@@ -190,7 +191,7 @@ def train_one_epoch(s: S.Session) -> torch.Tensor | None:
         for micro in range(accum):
             images, targets, skipped = next(batches)
             if len(targets) == 0:
-                raise D.DataError(f"a whole batch of {skipped} images was unreadable; check the dataset")
+                raise DataError(f"a whole batch of {skipped} images was unreadable; check the dataset")
             images = images.to(s.device, non_blocking=True, memory_format=s.memory_format)
             targets = targets.to(s.device, non_blocking=True)
             # 1. Forward under the one AMP context. DDP all-reduces gradients only on the last micro-batch.
@@ -348,7 +349,7 @@ def _evaluate(s: S.Session, net=None) -> dict:
 
 def _finish(s: S.Session) -> dict:
     """Final evaluation, model.safetensors, curves.png, then summary.json (last: it marks a finished run)."""
-    from ..weights import save_weights
+    from ..hub.weights import save_weights
 
     final = _evaluate(s)
     summary = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..recipes import Recipe
+from .recipes import Recipe
 
 
 def make_optimizer(model: nn.Module, recipe: Recipe, lr: float, weight_decay: float) -> torch.optim.Optimizer:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from .. import io as sio
+from ..core import io as sio
 from ..errors import SenetError
 
 try:  # POSIX advisory locks; elsewhere a run directory is not locked

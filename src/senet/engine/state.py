@@ -17,12 +17,12 @@ import torch
 from torch import nn
 
 from .. import data as D
-from ..recipes import Recipe
-from ..runtime import autocast
-from ..weights import model_card
+from ..core import distributed
+from ..core.runtime import autocast
+from ..hub.weights import model_card
 from . import checkpoint as ckpt
-from . import distributed
 from .config import TrainConfig, init_tag, model_options, resolve, views_for
+from .recipes import Recipe
 from .rundir import BEST, LAST
 
 
@@ -107,7 +107,7 @@ class Session:
         another world size the partial sums go to rank 0 (their all-reduce is the same) and each rank's RNG
         is seeded from (seed, rank, step): data augmentation does not depend on it (``senet.data``).
         """
-        from ..weights import load_weights
+        from ..hub.weights import load_weights
 
         ckpt.check_compatible(state, self.config.model, len(self.classes), path)
         load_weights(self.model, state["model"])
@@ -143,7 +143,7 @@ class Session:
         if best:
             import shutil
 
-            from ..io import atomic_write
+            from ..core.io import atomic_write
 
             atomic_write(self.out / BEST, lambda tmp: shutil.copyfile(last, tmp))
 
@@ -151,7 +151,7 @@ class Session:
 # ---- building a session ---------------------------------------------------------------------------------
 def build(config: TrainConfig, env: distributed.DistEnv, device: torch.device) -> Session:
     """Data, model (seeded), DDP, optimiser, schedule and scaler for a run."""
-    from ..registry import create_model
+    from ..models.factory import create_model
 
     recipe, resolved = resolve(config, env)
     views = views_for(config, recipe, resolved["image_size"])
@@ -210,8 +210,8 @@ def build(config: TrainConfig, env: distributed.DistEnv, device: torch.device) -
 def _init(model: nn.Module, config: TrainConfig, env) -> list[str]:
     """Fine-tuning: the weights of ``config.init`` (a file, or ``pretrained:TAG``), a classifier of another
     class count left to its fresh initialisation; returns the names of the re-initialised tensors."""
-    from ..pretrained import download
-    from ..weights import init_from
+    from ..hub.pretrained import download
+    from ..hub.weights import init_from
 
     tag = init_tag(config)
     path = download(tag, progress=config.progress and env.is_main) if tag else config.init

@@ -22,7 +22,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-from ..layers import SqueezeExcitation
+from ..layers.se import SqueezeExcitation
 from .kernels import add_relu, scale_add_relu
 
 _ADDS = (operator.add, torch.add)

@@ -16,9 +16,8 @@ import torch
 from torch import nn
 
 from ..errors import SenetError
-from ..layers import SEConfig, SqueezeExcitation
-
-HEAD = ("global_pool", "pre_logits", "drop", "fc")  # the head's modules, in this order, always last
+from ..layers.se import SEConfig, SqueezeExcitation
+from .features import HEAD
 
 
 @dataclass(frozen=True)

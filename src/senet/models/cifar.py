@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..layers import SEConfig
-from ..registry import CIFAR_INFO, Family, register_family
+from ..layers.se import SEConfig
 from .base import Classifier
+from .registry import CIFAR_INFO, Family, register_family
 
 CIFAR_PLACEMENTS = ("standard", "pre", "post", "identity")
 

@@ -14,6 +14,7 @@ BN-ReLU.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import math
 
@@ -22,6 +23,8 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from ..errors import SenetError
+
+HEAD = ("global_pool", "pre_logits", "drop", "fc")  # a classifier's head modules, in this order, always last
 
 
 class FeatureInfo(list):
@@ -87,8 +90,6 @@ def feature_points(model: nn.Module) -> tuple[list[tuple[str, nn.Module]], Featu
 
 
 def _feature_children(model):
-    from .base import HEAD
-
     for name, module in model.named_children():
         if name in HEAD:
             return
@@ -96,29 +97,25 @@ def _feature_children(model):
 
 
 def _meta_twin(model: nn.Module) -> nn.Module:
-    """The same network on the meta device: the model itself if it is there, else built again by name and
-    options (a model of unknown origin is copied)."""
-    if all(t.is_meta for t in (*model.parameters(), *model.buffers())):
+    """The same network on the meta device: the model itself if it is there, else a copy whose parameters
+    and buffers are meta tensors of the same shapes (``deepcopy`` with those tensors in its memo: nothing
+    of the weights is copied or allocated)."""
+    tensors = [*model.parameters(), *model.buffers()]
+    if all(t.is_meta for t in tensors):
         return model
-    name = getattr(model, "model_name", None)
-    if name is not None:
-        from ..registry import create_model
-        from ..weights import model_card
-
-        options = {k: tuple(v) if isinstance(v, list) else v for k, v in model_card(model)["options"].items()}
-        with torch.device("meta"):
-            return create_model(name, **options)
-    import copy
-
-    return copy.deepcopy(model).to("meta")
+    memo = {}
+    for t in tensors:
+        meta = torch.empty_like(t, device="meta")
+        memo[id(t)] = (
+            nn.Parameter(meta, requires_grad=t.requires_grad) if isinstance(t, nn.Parameter) else meta
+        )
+    return copy.deepcopy(model, memo)
 
 
 def _probe_size(model) -> int:
-    """The model's own input size (strides are exact there; the smallest inputs round some of them)."""
-    from ..registry import model_info
-
-    name = getattr(model, "model_name", None)
-    return model_info(name).input_size[-1] if name else 224
+    """The model's own input size (strides are exact there; the smallest inputs round some of them), as
+    ``create_model`` records it in ``model.default_cfg`` (224 for a model of unknown origin)."""
+    return tuple((getattr(model, "default_cfg", None) or {}).get("input_size", (3, 224, 224)))[-1]
 
 
 def _indices(indices, n: int) -> list[int]:

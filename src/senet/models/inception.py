@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..layers import SEConfig
-from ..registry import Family, register_family
+from ..layers.se import SEConfig
 from .base import Classifier
+from .registry import Family, register_family
 
 
 class ConvBN(nn.Sequential):

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..layers import SEConfig
-from ..registry import Family, register_family
+from ..layers.se import SEConfig
 from .base import Classifier
 from .inception import ConvBN
+from .registry import Family, register_family
 
 EPS = 1e-3  # TF-slim's batch-norm epsilon
 

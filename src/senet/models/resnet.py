@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..layers import PLACEMENTS, SEConfig, check_choice
-from ..registry import CIFAR_INFO, Family, register_family
+from ..layers.se import PLACEMENTS, SEConfig, check_choice
 from .base import Classifier
+from .registry import CIFAR_INFO, Family, register_family
 
 LAYOUTS = ("official", "torchvision")
 

@@ -19,10 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..layers import SEConfig
-from ..registry import Family, register_family
+from ..layers.se import SEConfig
 from .base import Classifier
 from .cifar import CIFAR_FAMILY_INFO, CIFAR_PLACEMENTS, SEResidual
+from .registry import Family, register_family
 
 MODES = ("shake", "even")
 

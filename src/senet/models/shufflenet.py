@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..layers import SEConfig
-from ..registry import Family, register_family
+from ..layers.se import SEConfig
 from .base import Classifier
+from .registry import Family, register_family
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ import torch
 import torch.fx
 from torch import nn
 
-from .errors import SenetError
+from ..errors import SenetError
+from .points import SEPoint, matches
 
 _ADDS = {operator.add, operator.iadd, torch.add, "add", "add_"}
 _MULS = {operator.mul, operator.imul, torch.mul, "mul", "mul_"}
@@ -341,8 +342,7 @@ def add_by_graph(model: nn.Module, cfg, patterns) -> tuple[list, list]:
 
     The hidden width is C/r, rounded down (at least 1) where r does not divide C (MobileNetV2's 24 channels).
     """
-    from .retrofit import SEPoint, matches
-    from .se_hosts import attach, choose
+    from .hosts import attach, choose
 
     name = type(model).__name__
     if not any(isinstance(m, nn.Conv2d) for m in model.modules()):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import CheckpointError, SenetError, SenetTypeError
+from ..errors import CheckpointError, SenetError, SenetTypeError
 
 
 def check_output(out, suffixes: tuple[str, ...], inputs=(), keep=()) -> Path:

@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .errors import SenetError, SenetTypeError
-from .layers import SqueezeExcitation
-from .registry import create_model, model_info
+from ..errors import SenetError, SenetTypeError
+from ..layers.se import SqueezeExcitation
+from .factory import create_model, model_info
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import SenetError
-from .runtime import autocast, check_amp, resolve_device
+from ..core.runtime import autocast, check_amp, resolve_device
+from ..errors import SenetError
 
 MODES = ("infer", "train")
 
@@ -96,7 +96,7 @@ def load_model(ref: str, num_classes: int = 1000) -> nn.Module:
     Random weights, nothing is downloaded.
     """
     if ref.startswith("fused:"):
-        from .fast import fuse_residual_steps
+        from ..fast import fuse_residual_steps
 
         model = load_model(ref[len("fused:") :], num_classes)
         if not fuse_residual_steps(model):
@@ -114,7 +114,7 @@ def load_model(ref: str, num_classes: int = 1000) -> nn.Module:
         except RuntimeError as e:  # timm: "Unknown model (...)"
             raise SenetError(f"{ref}: {e}") from None
     if source == "torchvision" and "add_se" in options:  # senet's registry inserts the SE blocks
-        from .registry import create_model
+        from ..models.factory import create_model
 
         return create_model(ref, num_classes=num_classes, **options)
     if source == "torchvision":
@@ -126,7 +126,7 @@ def load_model(ref: str, num_classes: int = 1000) -> nn.Module:
             raise SenetError(f"{ref}: {e}") from None
     if source:
         raise SenetError(f"{ref}: unknown source {source!r}; use a senet name, timm:NAME or torchvision:NAME")
-    from .registry import create_model
+    from ..models.factory import create_model
 
     return create_model(name, num_classes=num_classes, **options)
 
@@ -178,7 +178,7 @@ def _check_chain(ref: str, chain: list[tuple[str, dict]], cfg: BenchConfig) -> t
 def _deployed(model: nn.Module, name: str, options: dict, cfg: BenchConfig):
     """``model`` under ONNX Runtime (``ort``) or quantized (``int8``: PT2E, ``ort-int8``), calibrated on 4
     batches of random images: the timing does not depend on what the ranges are."""
-    from .deploy import quantize as Q
+    from . import quantize as Q
 
     if name == "ort":
         return Q.onnx_runtime(model, cfg.size, cfg.threads)
@@ -206,7 +206,7 @@ class _Runner:
         model.train(cfg.mode == "train")
         self.amp = "bf16" if "bf16" in names else cfg.amp
         if cfg.optimize or "folded" in names:
-            from .fast import optimize_for_inference
+            from ..fast import optimize_for_inference
 
             model = optimize_for_inference(model, inplace=True)
         fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .errors import CheckpointError, SenetError, SenetTypeError
+from ..errors import CheckpointError, SenetError, SenetTypeError
 
 IMAGENET = {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225), "num_classes": 1000}
 TIMM = "timm's results-imagenet.csv (224, crop 0.875, bilinear: the eval transform of these weights)"

@@ -16,7 +16,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from .errors import SenetError
+from ..errors import SenetError
 
 
 class Backbone(nn.Module):
@@ -62,8 +62,8 @@ def backbone(
     ``trainable_layers``, default 3); the rest are frozen. ``pretrained``/``checkpoint``: weights to load
     (``senet list --pretrained``). ``keys``: names of the returned maps (default ``"0"``, ``"1"``, ...).
     """
-    from .models.features import FeatureNet, _indices, feature_points
-    from .registry import create_model
+    from .factory import create_model
+    from .features import FeatureNet, _indices, feature_points
 
     if not isinstance(out_channels, int) or isinstance(out_channels, bool) or out_channels < 1:
         raise SenetError(f"out_channels must be a positive integer, got {out_channels!r}")

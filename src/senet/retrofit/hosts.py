@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch.fx
 from torch import nn
 
-from .errors import SenetError
+from ..errors import SenetError
 
 _CONTAINERS = (nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict)
 

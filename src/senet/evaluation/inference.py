@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .errors import SenetError, SenetTypeError
+from ..errors import SenetError, SenetTypeError
 
 BATCH = 16  # images per forward pass
 
@@ -51,8 +51,8 @@ class Predictor:
     def __call__(self, images, top_k: int = 5) -> list[dict]:
         """One dict per image, in order: ``{"image", "top": [{"class", "index", "probability"}, ...]}``,
         or ``{"image", "error"}`` (one line) for a file that cannot be read or shown to the model."""
-        from .data import UnreadableImage, read_image
-        from .runtime import autocast
+        from ..core.runtime import autocast
+        from ..data import UnreadableImage, read_image
 
         paths, k = image_paths(images), check_top_k(top_k)
         results: list[dict | None] = [None] * len(paths)
@@ -129,11 +129,11 @@ def predictor(
     amp: str | None = None,
 ) -> Predictor:
     """The model of :func:`predict`, built (or loaded) once: call it with image paths and ``top_k``."""
-    from .evaluation import _resolve
+    from ..core.runtime import check_amp, resolve_device
+    from ..hub.weights import load_weights, read_weights
+    from ..models.factory import create_model
+    from .evaluator import _resolve
     from .preprocess import transforms
-    from .registry import create_model
-    from .runtime import check_amp, resolve_device
-    from .weights import load_weights, read_weights
 
     dev = resolve_device(device)
     check_amp(amp)

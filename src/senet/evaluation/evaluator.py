@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import data as D
-from .engine.distributed import all_reduce_sum
-from .errors import SenetError, SenetTypeError
-from .runtime import autocast, check_amp, resolve_device
+from .. import data as D
+from ..core.distributed import all_reduce_sum
+from ..core.runtime import autocast, check_amp, resolve_device
+from ..errors import SenetError, SenetTypeError
 
 
 def evaluate_loader(
@@ -101,7 +101,7 @@ def evaluate(
     for CIFAR, digits and synthetic data. A checkpoint's card supplies the model name and its options.
 
     ``scales``, ``crops`` (1, 3, 5, 10), ``flip`` and ``fully_convolutional`` select the multi-scale,
-    multi-crop protocol of ILSVRC 2017 (:mod:`senet.multiview`): softmax probabilities averaged over every
+    multi-crop protocol of ILSVRC 2017 (:mod:`senet.evaluation.multiview`): softmax probabilities averaged over every
     view; the result adds ``per_scale`` (each scale's single-view and multi-view errors) and ``views``.
 
     ``pretrained`` (True or a tag, ``senet list --pretrained``) evaluates those weights with their own
@@ -152,7 +152,7 @@ def evaluate(
         interpolation=interpolation,
     )
     _, val, classes, _ = D.build(data, views, strict)
-    from .weights import check_classes
+    from ..hub.weights import check_classes
 
     check_classes(card, classes, repr(str(checkpoint)))
     net = _model(model, checkpoint, len(classes), options, pretrained)
@@ -185,8 +185,6 @@ def evaluate(
 
 def _plan(resize, crop, ten_crop, scales, crops, flip, fully_convolutional):
     """The multi-view plan the options ask for, or None for the single-view (or ten-crop) evaluation."""
-    from .multiview import ViewPlan
-
     if scales is None and crops is None and not flip and not fully_convolutional:
         return None
     if ten_crop:
@@ -201,7 +199,7 @@ def _plan(resize, crop, ten_crop, scales, crops, flip, fully_convolutional):
         if not isinstance(scales, list | tuple):
             raise SenetTypeError(f"scales must be a tuple of integers, got {type(scales).__name__}")
         scales = tuple(scales)
-    return ViewPlan(
+    return D.ViewPlan(
         scales=scales or (resize or (crop or 32),),
         crop=None if fully_convolutional else (crop or 32),
         crops=1 if crops is None else crops,
@@ -211,8 +209,9 @@ def _plan(resize, crop, ten_crop, scales, crops, flip, fully_convolutional):
 
 
 def _evaluate_views(net, val, plan, dev, batch_size, workers, autocast_fn, progress) -> dict:
-    """Every view of every image (:mod:`senet.multiview`), fused; one image's views share a batch."""
-    from .multiview import collate, view_errors, view_probabilities
+    """Every view of every image (:mod:`senet.evaluation.multiview`), fused; one image's views share a batch."""
+    from ..data.views import collate
+    from .multiview import view_errors, view_probabilities
 
     per_batch = 1 if plan.fully_convolutional else max(1, batch_size // len(plan))
     loader = D.loader(val, per_batch, workers=workers, pin=dev.type == "cuda", collate_fn=collate)
@@ -238,7 +237,7 @@ def _resolve(model, checkpoint, options: dict) -> tuple[str | nn.Module, dict, d
     the name and the options not given (an option given otherwise is refused when the weights load)."""
     if isinstance(model, nn.Module) or not checkpoint:
         return model, options, None
-    from .weights import read_weights
+    from ..hub.weights import read_weights
 
     card = read_weights(checkpoint)[1] or {}
     model = model or card.get("model")
@@ -255,7 +254,7 @@ def _input_view(model, pretrained=None, card=None) -> tuple[int, float, str]:
     checkpoint card's, else the model's own (Sec. 5.1: 224 of 256; 299 of 352), bilinear."""
     pre = (card or {}).get("preprocess") or {}
     if isinstance(model, str):
-        from .registry import model_info
+        from ..models.factory import model_info
 
         info = model_info(model, pretrained if pretrained is not False else None)
         cfg = {"input_size": info.input_size, "crop_pct": info.crop_pct, "interpolation": info.interpolation}
@@ -268,8 +267,8 @@ def _input_view(model, pretrained=None, card=None) -> tuple[int, float, str]:
 
 def _model(model, checkpoint, num_classes: int, options: dict, pretrained=None) -> nn.Module:
     """A module as given (weights loaded if asked), or built by name with the checkpoint."""
-    from .registry import create_model
-    from .weights import load_weights
+    from ..hub.weights import load_weights
+    from ..models.factory import create_model
 
     if isinstance(model, nn.Module):
         return load_weights(model, checkpoint) if checkpoint else model

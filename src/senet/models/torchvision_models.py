@@ -13,7 +13,7 @@ import functools
 
 from torch import nn
 
-from .errors import SenetError
+from ..errors import SenetError
 
 # Options senet passes for these models: no auxiliary training heads, torchvision's own init (silences
 # the warning about a future default).

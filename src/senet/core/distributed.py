@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 
 from ..errors import SenetError
-from ..runtime import resolve_device
+from .runtime import resolve_device
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torchvision.transforms import InterpolationMode, v2
 
-from .errors import SenetError, SenetTypeError
+from ..errors import SenetError, SenetTypeError
 
 _INTERPOLATIONS = {
     "bilinear": InterpolationMode.BILINEAR,
@@ -68,7 +68,7 @@ def transforms(name_or_model: str | nn.Module, pretrained=None, train: bool = Fa
 def _config(name_or_model, pretrained) -> dict:
     """input_size, crop_pct, interpolation (an InterpolationMode), mean, std: checked."""
     if isinstance(name_or_model, str):
-        from .registry import model_info
+        from ..models.factory import model_info
 
         info = model_info(name_or_model, pretrained)
         cfg, where = info.as_dict(), f"model_info({name_or_model!r})"

@@ -1,50 +1,31 @@
-"""Datasets, the paper's transforms and samplers (PAPER.md section 8), on torchvision.
-
-``--data`` names a source: ``digits`` (scikit-learn's 1,797 handwritten digits, 8x8 upsampled to 32x32),
-``synthetic`` (learnable random patterns, for tests and benchmarks), ``imagefolder:PATH`` (``train/`` and
-``val/`` class folders, the ImageNet/Places365 layout), ``cifar10:PATH`` / ``cifar100:PATH`` (the python
-release, never downloaded). Every loader yields ``(images, targets, skipped)``: unreadable images are
-dropped from the batch and counted, or raise with ``strict``.
+"""The sources ``--data`` names, on torchvision: ``digits`` (scikit-learn's 1,797 handwritten digits, 8x8
+upsampled to 32x32), ``synthetic`` (learnable random patterns, for tests and benchmarks),
+``imagefolder:PATH`` (``train/`` and ``val/`` class folders, the ImageNet/Places365 layout),
+``cifar10:PATH`` / ``cifar100:PATH`` (the python release, never downloaded); images read by
+:func:`read_image`, unreadable ones skipped (:class:`Skipping`) or refused with ``strict``, and training
+items augmented under their own seed (:class:`Seeded`).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset, Sampler, Subset
+from torch.utils.data import Dataset
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import has_file_allowed_extension
 from torchvision.transforms import v2
 
-from .errors import DataError
+from ..errors import DataError
+from .transforms import Views, eval_transform, train_transform
 
 KINDS = ("digits", "synthetic", "imagefolder", "cifar10", "cifar100")
 DIGITS_MEAN, DIGITS_STD = (0.2, 0.2, 0.2), (0.33, 0.33, 0.33)  # of the 32x32 upsampled train images
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-
-
-@dataclass(frozen=True)
-class Views:
-    """How images are shown to the model: training augmentation and the evaluation crop."""
-
-    augment: str = "none"  # a recipe's augment: imagenet | mobile | cifar | digits | none
-    train_size: int = 32
-    eval_resize: int | None = None  # None: no resize (the data's native size)
-    eval_crop: int | None = None
-    crop_scale: tuple[float, float] = (0.08, 1.0)
-    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)
-    cutout: int = 0
-    ten_crop: bool = False
-    multiview: object = None  # a senet.multiview.ViewPlan: every view of each image (ILSVRC protocol)
-    interpolation: str = "bilinear"  # of the evaluation resize (timm's SE weights expect bicubic)
-    auto_augment: str = "none"  # randaugment | trivialaugment | autoaugment: after the crop and flip
-    random_erasing: float = 0.0  # RandomErasing's probability, on the normalised image
 
 
 def parse(spec: str) -> tuple[str, Path | None]:
@@ -79,7 +60,7 @@ def build(spec: str, views: Views, strict: bool = False) -> tuple[Dataset, Datas
         "synthetic": ((0.5,) * 3, (0.5,) * 3),
         "imagefolder": (IMAGENET_MEAN, IMAGENET_STD),
     }.get(kind, (CIFAR_MEAN, CIFAR_STD))
-    train_tf, eval_tf = _train_transform(views, mean, std), _eval_transform(views, mean, std)
+    train_tf, eval_tf = train_transform(views, mean, std), eval_transform(views, mean, std)
     if kind == "digits":
         train, val, classes = _digits(train_tf, eval_tf)
     elif kind == "synthetic":
@@ -92,76 +73,6 @@ def build(spec: str, views: Views, strict: bool = False) -> tuple[Dataset, Datas
     return Skipping(train, strict), Skipping(val, strict), classes, (mean, std)
 
 
-# ---- transforms (torchvision v2: the same pipeline for PIL images and tensors) -------------------------
-def _train_transform(v: Views, mean, std) -> v2.Compose:
-    """Sec. 8: ImageNet random-resized crop (area and aspect jitter) + flip; CIFAR pad-4 crop + flip."""
-    size = v.train_size
-    aug = {
-        "imagenet": [
-            v2.RandomResizedCrop(size, scale=v.crop_scale, ratio=v.crop_ratio, antialias=True),
-            v2.RandomHorizontalFlip(),
-        ],
-        "mobile": [
-            v2.RandomResizedCrop(size, scale=v.crop_scale, ratio=v.crop_ratio, antialias=True),
-            v2.RandomHorizontalFlip(),
-        ],
-        "cifar": [v2.RandomCrop(size, padding=4), v2.RandomHorizontalFlip()],
-        "digits": [v2.RandomCrop(size, padding=2)],  # shifts only: a mirrored digit is another symbol
-        "none": [],
-    }[v.augment]
-    policy = {
-        "none": [],
-        "randaugment": [v2.RandAugment()],
-        "trivialaugment": [v2.TrivialAugmentWide()],
-        "autoaugment": [v2.AutoAugment(v2.AutoAugmentPolicy.IMAGENET)],
-    }[v.auto_augment]
-    tail = [Cutout(v.cutout)] if v.cutout else []
-    tail += [v2.RandomErasing(v.random_erasing, value=0)] if v.random_erasing else []
-    return v2.Compose(
-        [v2.ToImage(), *aug, *policy, v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std), *tail]
-    )
-
-
-class Cutout(torch.nn.Module):
-    """Cutout (DeVries & Taylor 2017): zero a ``size`` x ``size`` square of the normalised image whose
-    centre is anywhere in the image, clipped at the border (so near an edge less is cut), as their code."""
-
-    def __init__(self, size: int):
-        super().__init__()
-        self.size = size
-
-    def forward(self, img: torch.Tensor) -> torch.Tensor:
-        h, w = img.shape[-2:]
-        y, x = int(torch.randint(h, ())), int(torch.randint(w, ()))
-        y1, y2 = max(y - self.size // 2, 0), min(y + self.size // 2, h)
-        x1, x2 = max(x - self.size // 2, 0), min(x + self.size // 2, w)
-        img = img.clone()
-        img[..., y1:y2, x1:x2] = 0
-        return img
-
-
-def _eval_transform(v: Views, mean, std) -> v2.Compose:
-    """Sec. 8 evaluation: resize the shorter side to 256, centre crop 224 (or 320, or ten crops)."""
-    if v.multiview is not None:
-        from .multiview import MultiView
-
-        return MultiView(v.multiview, mean, std, v.interpolation)
-    mode = v2.InterpolationMode(v.interpolation)
-    resize = [v2.Resize(v.eval_resize, interpolation=mode, antialias=True)] if v.eval_resize else []
-    norm = [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
-    if v.ten_crop:
-        crop = v.eval_crop or v.train_size
-        return v2.Compose([v2.ToImage(), *resize, *norm, v2.TenCrop(crop), _Stack()])
-    crop = [v2.CenterCrop(v.eval_crop)] if v.eval_crop else []
-    return v2.Compose([v2.ToImage(), *resize, *crop, *norm])
-
-
-class _Stack(torch.nn.Module):
-    def forward(self, crops):
-        return torch.stack(list(crops))
-
-
-# ---- the sources ---------------------------------------------------------------------------------------
 class TensorImages(Dataset):
     """uint8 images (N, 3, H, W) and labels with a transform: the built-in digits and synthetic data."""
 
@@ -306,7 +217,7 @@ def _cifar(kind: str, path: Path, train_tf, eval_tf):
     return sets[0], sets[1], list(sets[0].classes)
 
 
-# ---- unreadable images, samplers, loaders ---------------------------------------------------------------
+# ---- wrappers: unreadable images, seeded augmentation -----------------------------------------------
 class Skipping(Dataset):
     """Wraps a dataset: an item that fails to load becomes ``None`` (counted by :func:`collate`)."""
 
@@ -360,139 +271,3 @@ class Seeded(Dataset):
             return self.dataset[i]
         finally:
             rng.set_state(state)
-
-
-def collate(batch):
-    """Default collation of the readable items, plus how many were skipped."""
-    good = [b for b in batch if b is not None]
-    if not good:
-        return torch.empty(0), torch.empty(0, dtype=torch.long), len(batch)
-    images, targets = torch.utils.data.default_collate(good)
-    return images, targets, len(batch) - len(good)
-
-
-class ClassAwareSampler(Sampler[int]):
-    """Class-aware sampling as Relay Backpropagation defines it (the CVPR version's balanced mini-batches):
-    the list of classes is shuffled and walked through, so every class comes once per pass; for each class
-    the next image of that class's own shuffled list is taken, reshuffled when exhausted. The order
-    depends on (seed, epoch) only; an epoch has as many images as the dataset."""
-
-    def __init__(self, targets, seed: int = 0):
-        self.by_class = [torch.tensor(ix) for ix in _group(targets)]
-        self.num_samples, self.seed, self.epoch = len(targets), seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self):
-        return self.num_samples
-
-    def __iter__(self):
-        g = torch.Generator().manual_seed(self.seed + self.epoch)
-        lists = [ix[torch.randperm(len(ix), generator=g)].tolist() for ix in self.by_class]
-        pos, out = [0] * len(lists), []
-        while len(out) < self.num_samples:
-            for c in torch.randperm(len(lists), generator=g).tolist():  # one pass: every class once
-                if pos[c] == len(lists[c]):
-                    lists[c] = [lists[c][j] for j in torch.randperm(len(lists[c]), generator=g).tolist()]
-                    pos[c] = 0
-                out.append(lists[c][pos[c]])
-                pos[c] += 1
-        return iter(out[: self.num_samples])
-
-
-class GlobalBatchShard(Sampler[int]):
-    """This rank's contiguous share of every ``world x micro_batch`` slice of one global order.
-
-    N ranks together see exactly the micro-batches that one process with N times the accumulation steps
-    sees (same BatchNorm batches, same averaged gradient), so runs match across world sizes.
-    """
-
-    def __init__(self, sampler, micro_batch: int, world: int = 1, rank: int = 0):
-        self.sampler, self.micro, self.world, self.rank = sampler, micro_batch, world, rank
-
-    def set_epoch(self, epoch: int) -> None:
-        self.sampler.set_epoch(epoch)
-
-    def __len__(self):
-        return len(self.sampler) // (self.micro * self.world) * self.micro
-
-    def __iter__(self):
-        order, chunk = list(self.sampler), self.micro * self.world
-        for start in range(0, len(order) - chunk + 1, chunk):
-            yield from order[start + self.rank * self.micro : start + (self.rank + 1) * self.micro]
-
-
-def _group(targets) -> list[list[int]]:
-    groups: dict[int, list[int]] = {}
-    for i, t in enumerate(targets):
-        groups.setdefault(int(t), []).append(i)
-    return [groups[k] for k in sorted(groups)]
-
-
-class SkipFirst(Sampler[int]):
-    """The rest of a sampler's epoch after its first ``n`` indices: resuming mid-epoch."""
-
-    def __init__(self, sampler, n: int):
-        self.sampler, self.n = sampler, n
-
-    def __len__(self):
-        return max(len(self.sampler) - self.n, 0)
-
-    def __iter__(self):
-        it = iter(self.sampler)
-        for _ in range(self.n):
-            next(it, None)
-        return it
-
-
-def train_sampler(dataset, class_balanced: bool, micro_batch: int, world: int, rank: int, seed: int):
-    """One global order per (seed, epoch) -- shuffled (DistributedSampler's permutation) or class-balanced --
-    shared out to the ranks by :class:`GlobalBatchShard`; the same after a resume and for any world size."""
-    from torch.utils.data import DistributedSampler
-
-    if class_balanced:
-        order = ClassAwareSampler(dataset.targets, seed)
-    else:
-        order = DistributedSampler(dataset, num_replicas=1, rank=0, shuffle=True, seed=seed)
-    return GlobalBatchShard(order, micro_batch, world, rank)
-
-
-def eval_subset(dataset, world: int, rank: int) -> Dataset:
-    """This rank's share of an evaluation set: every image exactly once over all ranks (no padding)."""
-    return Subset(dataset, range(rank, len(dataset), world)) if world > 1 else dataset
-
-
-def loader(
-    dataset,
-    batch_size: int,
-    sampler=None,
-    workers: int = 0,
-    pin: bool = False,
-    seed: int = 0,
-    collate_fn=None,
-):
-    """A DataLoader with its own generator, so creating it never draws from the global RNG."""
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        sampler=sampler,
-        shuffle=False,
-        drop_last=sampler is not None,
-        num_workers=workers,
-        pin_memory=pin,
-        collate_fn=collate_fn or collate,
-        persistent_workers=False,
-        generator=torch.Generator().manual_seed(seed),
-        prefetch_factor=4 if workers else None,
-        worker_init_fn=_ignore_sigint if workers else None,
-    )
-
-
-def _ignore_sigint(_worker_id: int) -> None:
-    """Ctrl-C and a scheduler's SIGTERM reach the whole process group: the main process saves and stops
-    the run (and ends its workers), the workers stay quiet."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)

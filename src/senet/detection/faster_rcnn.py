@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import CheckpointError, DataError, SenetError
+from ..errors import CheckpointError, DataError, SenetError
 
 # Detectron's 1x: 12 epochs (90k iterations at batch 16), the rate divided by 10 at 8 and 11.
 RECIPE = {"epochs": 12, "milestones": (8, 11), "lr_per_16": 0.02, "momentum": 0.9, "weight_decay": 1e-4}
@@ -138,7 +138,7 @@ def build_model(cfg: DetectConfig, num_classes: int):
     from torchvision.models.detection import FasterRCNN
     from torchvision.models.detection.anchor_utils import AnchorGenerator
 
-    from .backbones import backbone
+    from ..models.backbones import backbone
 
     body = backbone(cfg.model, pretrained=cfg.pretrained, trainable_stages=cfg.trainable_stages)
     if cfg.grad_checkpointing:
@@ -161,10 +161,10 @@ def _num_classes(ds) -> int:
 def train(config: DetectConfig | dict | None = None, **overrides) -> dict:
     """Train Faster R-CNN + FPN as ``config`` says; evaluates with COCOeval after every epoch; returns the
     summary (``summary.json``). Under torchrun every rank calls this."""
-    from .engine import distributed
-    from .engine.rundir import CONFIG, LAST, SUMMARY, WEIGHTS, RunDir
-    from .io import torch_load_safely, torch_save, write_json
-    from .runtime import autocast, check_amp
+    from ..core import distributed
+    from ..core.io import torch_load_safely, torch_save, write_json
+    from ..core.runtime import autocast, check_amp
+    from ..engine.rundir import CONFIG, LAST, SUMMARY, WEIGHTS, RunDir
 
     cfg = config if isinstance(config, DetectConfig) else DetectConfig(**{**(config or {}), **overrides})
     check_amp(cfg.amp)
@@ -203,7 +203,7 @@ def train(config: DetectConfig | dict | None = None, **overrides) -> dict:
             sched = torch.optim.lr_scheduler.MultiStepLR(opt, miles, 0.1)
             epoch, history, skip = 0, [], 0
             if state is not None:
-                from .engine.checkpoint import set_rng_state
+                from ..engine.checkpoint import set_rng_state
 
                 model.load_state_dict(state["model"])
                 opt.load_state_dict(state["optimizer"])
@@ -219,7 +219,7 @@ def train(config: DetectConfig | dict | None = None, **overrides) -> dict:
             loader = torch.utils.data.DataLoader(train_ds, per_rank, sampler=sampler, num_workers=cfg.workers,
                                                  collate_fn=_collate, drop_last=False)  # fmt: skip
             stop = _Stop()
-            from .engine.state import stop_on_signals
+            from ..engine.state import stop_on_signals
 
             with stop_on_signals(stop):
                 while epoch < cfg.epochs:
@@ -277,7 +277,7 @@ def train(config: DetectConfig | dict | None = None, **overrides) -> dict:
             summary = {"status": "finished", "model": cfg.model, **(history[-1] if history else {}),
                        "paper": PAPER_TABLE7.get(cfg.model)}  # fmt: skip
             if env.is_main:
-                from .weights import save_weights
+                from ..hub.weights import save_weights
 
                 save_weights(model.state_dict(), run / WEIGHTS)
                 write_json(summary, run / SUMMARY)
@@ -287,7 +287,7 @@ def train(config: DetectConfig | dict | None = None, **overrides) -> dict:
 
 
 def _state(model, opt, sched, epoch, history, cfg, num_classes, step) -> dict:
-    from .engine.checkpoint import rng_state
+    from ..engine.checkpoint import rng_state
 
     return {"format": "senet-detect-1", "model": model.state_dict(), "optimizer": opt.state_dict(),
             "scheduler": sched.state_dict(), "epoch": epoch, "step": step, "history": history,
@@ -303,7 +303,7 @@ def evaluate(model, dataset, device, workers: int = 0, env=None) -> dict:
     """COCO AP and AR (pycocotools' COCOeval, bbox) of ``model`` on ``dataset``, in %."""
     from pycocotools.cocoeval import COCOeval
 
-    from .engine import distributed
+    from ..core import distributed
 
     model.eval()
     world, rank = (env.world_size, env.rank) if env is not None else (1, 0)
@@ -332,8 +332,8 @@ def evaluate(model, dataset, device, workers: int = 0, env=None) -> dict:
 
 def eval_checkpoint(checkpoint, data: str, split: str = "val2017", device=None, workers: int = 0) -> dict:
     """AP of a ``senet detect train`` checkpoint on a split."""
-    from .io import torch_load_safely
-    from .runtime import resolve_device
+    from ..core.io import torch_load_safely
+    from ..core.runtime import resolve_device
 
     state = torch_load_safely(checkpoint)
     if not isinstance(state, dict) or state.get("format") != "senet-detect-1":

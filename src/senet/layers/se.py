@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
-from .errors import SenetError
+from ..errors import SenetError
 
 SQUEEZES = ("avg", "max", "none")
 EXCITATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}

@@ -12,7 +12,7 @@ import dataclasses
 import difflib
 from dataclasses import dataclass
 
-from .errors import SenetError
+from ..errors import SenetError
 
 SCHEDULES = ("step", "multistep", "plateau", "cosine")
 AUGMENTS = ("imagenet", "mobile", "cifar", "digits", "none")
@@ -389,7 +389,7 @@ def default_recipe(data: str, model: str | None = None) -> str:
     if kind not in ("imagefolder", "cifar10", "cifar100"):
         return "digits"
     if model is not None:
-        from .registry import model_info
+        from ..models.factory import model_info
 
         own = model_info(model).recipe
         if own is not None and (kind == "imagefolder") == (not own.startswith("cifar")):

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from .counting import complexity
-from .engine import TrainConfig
-from .io import read_json, write_json
+from ..core.io import read_json, write_json
+from ..engine import TrainConfig
+from ..models.counting import complexity
 
 MODELS = ("se_resnet20_cifar", "resnet20_cifar")
 RUNS = 3  # seeds per model: enough to see the seed-to-seed spread, within about 5 minutes on 2 cores
@@ -36,10 +36,10 @@ def demo(
 
     Finished runs in ``out`` are reused (``--resume auto``); a stopped one continues where it was.
     """
-    from .engine import train
+    from ..engine import train
 
     if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
-        from .errors import SenetError
+        from ..errors import SenetError
 
         raise SenetError(f"runs must be a positive integer, got {runs!r}")
     if threads:
@@ -68,8 +68,8 @@ def demo(
         rows.append(_row(name, summaries, time.perf_counter() - start))
     result = {"data": "digits", "seeds": seeds, "models": rows, "comparison": compare(rows[0], rows[1])}
     write_json(result, out / "demo.json")
-    from .analysis import plots
-    from .analysis.report import report
+    from . import plots
+    from .report import report
 
     plots.demo_curves(out, MODELS, seeds, out / "comparison.png")
     report(out, title="senet demo: SE-ResNet-20 vs ResNet-20 on the digits")

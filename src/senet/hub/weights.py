@@ -24,8 +24,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import CheckpointError, SenetError, SenetTypeError
-from .io import atomic_write, torch_load_safely
+from ..core.io import atomic_write, torch_load_safely
+from ..errors import CheckpointError, SenetError, SenetTypeError
 
 _WRAPPERS = ("model", "state_dict", "model_state", "model_state_dict", "module")
 _PREFIXES = ("module.", "_orig_mod.")
@@ -61,14 +61,18 @@ def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
 
 
 # ---- cards: what a file holds ---------------------------------------------------------------------------
+def revision(model: nn.Module) -> int:
+    """The revision of the model's definition (``ModelInfo.revision``), which ``create_model`` records in
+    ``model.default_cfg``: the card reads it from the model, so this module needs no registry."""
+    return int((getattr(model, "default_cfg", None) or {}).get("revision", 1))
+
+
 def model_card(model: nn.Module, classes: list[str] | None = None) -> dict:
     """What a senet model is: its name, the options it was built with, its classes (JSON-able)."""
     name = getattr(model, "model_name", None)
     card = {"model": name, "options": {}}
     if name is not None:
-        from .registry import model_info
-
-        card["revision"] = model_info(name).revision
+        card["revision"] = revision(model)
     if getattr(model, "layout", None) is not None:
         card["options"]["layout"] = model.layout
     se = getattr(model, "se_config", None)
@@ -155,9 +159,7 @@ def check_card(model: nn.Module, card: dict | None, style: str, where) -> None:
     if card.get("model") and name and card["model"] != name:
         raise CheckpointError(f"{where} holds {card['model']} weights, not {name}; build {card['model']}")
     if card.get("model") and card["model"] == name:
-        from .registry import model_info
-
-        theirs_rev, ours_rev = card.get("revision", 1), model_info(name).revision
+        theirs_rev, ours_rev = card.get("revision", 1), revision(model)
         if theirs_rev != ours_rev:
             raise CheckpointError(
                 f"{where} holds {name} weights of revision {theirs_rev}; this senet defines {name} as "

@@ -6,7 +6,7 @@ import contextlib
 
 import torch
 
-from .errors import SenetError
+from ..errors import SenetError
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
