@@ -197,3 +197,57 @@ def test_ctrl_c_at_start_up_is_exit_130_without_a_traceback(capsys, monkeypatch)
     assert main(["list"]) == 130
     err = capsys.readouterr().err
     assert err.strip() == "senet: interrupted" and "Traceback" not in err
+
+
+# ---- 7. every way out ends the run: errors with data-loader workers, signals from the start ---------------
+def _folder_with_a_truncated_jpeg(root, split="train"):
+    """8 + 8 training and 2 + 2 validation JPEGs of two classes; one of ``split``'s is cut in half."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for part, n in (("train", 8), ("val", 2)):
+        for c in ("a", "b"):
+            (root / part / c).mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 255, (36, 36, 3), dtype=np.uint8)).save(
+                    root / part / c / f"{i}.jpg"
+                )
+    bad = root / split / "a" / "0.jpg"
+    bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
+    return bad
+
+
+def _senet(*argv, timeout=90, prefix=()):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [*prefix, *([] if prefix else [sys.executable]), "-m", "senet", *argv]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+IMAGEFOLDER_RUN = ["train", "--model", "resnet20_cifar", "--epochs", "1", "--batch-size", "4", "--image-size", "32",
+                   "--no-progress", "--no-tensorboard", "--device", "cpu"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "split, workers", [("train", []), ("train", ["--workers", "2"]), ("val", ["--workers", "1"])]
+)
+def test_an_unreadable_image_with_strict_ends_the_run_with_its_workers(tmp_path, split, workers):
+    """The error comes from a data-loader worker; the run ends at once (it used to wait on its workers
+    forever: the re-raised error kept the loader alive until exit, and the workers ignore SIGTERM)."""
+    bad = _folder_with_a_truncated_jpeg(tmp_path / "d", split)
+    proc = _senet(*IMAGEFOLDER_RUN, "--data", f"imagefolder:{tmp_path / 'd'}", "--strict", *workers,
+                  "--out", str(tmp_path / "r"))  # fmt: skip
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(err) == 1, proc.stderr[-3000:]
+    assert f"unreadable image {bad}" in err[0] and "drop --strict" in err[0]
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_unreadable_image_without_strict_is_skipped_and_the_run_ends(tmp_path):
+    _folder_with_a_truncated_jpeg(tmp_path / "d")
+    proc = _senet(*IMAGEFOLDER_RUN, "--data", f"imagefolder:{tmp_path / 'd'}", "--out", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "1 unreadable images skipped" in proc.stdout and (tmp_path / "r" / "summary.json").exists()
