@@ -98,6 +98,47 @@ def test_a_diverging_first_epoch_saves_nothing(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
+def test_a_first_epoch_whose_outputs_are_non_finite_is_not_called_done(tmp_path, capsys):
+    """--lr 1e30: one step leaves the weights finite, but the network answers inf/NaN."""
+    rc = main(["train", "--model", "resnet20_cifar", "--data", "synthetic", "--lr", "1e30", "--epochs", "1",
+               "--max-batches", "1", "--workers", "0", "--no-progress", "--no-tensorboard",
+               "--out", str(tmp_path / "r")])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1, err
+    assert "outputs" in err[0] and "non-finite" in err[0] and "no checkpoint had been saved" in err[0]
+    assert not (tmp_path / "r").exists()
+
+
+def test_outputs_turning_non_finite_after_a_good_epoch_stop_the_run_and_nothing_is_marked_best(
+    tmp_path, monkeypatch
+):
+    step = torch.optim.SGD.step
+    calls = []
+
+    def poisoned(self, *a, **kw):  # the last step of epoch 2: finite weights whose outputs overflow to inf
+        out = step(self, *a, **kw)
+        calls.append(1)
+        if len(calls) == 4:
+            for p in self.param_groups[0]["params"]:
+                if p.ndim == 2:  # the classifier
+                    p.data.fill_(3e38)
+        return out
+
+    monkeypatch.setattr(torch.optim.SGD, "step", poisoned)
+    out = tmp_path / "r"
+    with pytest.raises(
+        NonFiniteLoss, match=r"outputs .*non-finite .*checkpoint_last\.pt is the last good state"
+    ):
+        senet.train(**{**TINY, "epochs": 2}, out=str(out))
+    for name in ("checkpoint_last.pt", "checkpoint_best.pt"):
+        state = ckpt.load(out / name)
+        assert state["epoch"] == 1 and state["best_epoch"] == 1 and len(state["history"]) == 1
+        assert all(
+            torch.isfinite(torch.tensor(v)) for k, v in state["history"][0].items() if k.startswith("val")
+        )
+    assert not (out / "model.safetensors").exists() and not (out / "summary.json").exists()
+
+
 # ---- 3. resume: --epochs on a schedule that does not depend on it ----------------------------------------
 def test_more_epochs_on_a_step_schedule_equal_a_longer_run(tmp_path):
     run = {**TINY, "recipe": "imagenet", "image_size": 32, "lr": 0.05}  # /10 every 30 epochs

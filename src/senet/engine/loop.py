@@ -272,15 +272,30 @@ def _check_finite(s: S.Session, sums: torch.Tensor) -> None:
     finite = torch.stack([torch.isfinite(sums[0]), *(torch.isfinite(t).all() for t in state)]).all()
     if distributed.any_rank(not finite.item(), s.device):
         what = "loss" if not torch.isfinite(sums[0]) else "weights"
-        good = (
-            f"{s.last_good} is the last good state"
-            if s.last_good
-            else "no checkpoint had been saved, so none holds a non-finite value"
-        )
         raise NonFiniteLoss(
             f"the {what} became non-finite in epoch {s.epoch + 1} (step {s.global_step}); stopped without "
-            f"saving: {good}. Lower --lr or drop --amp fp16"
+            f"saving: {_last_good(s)}. Lower --lr or drop --amp fp16"
         )
+
+
+def _last_good(s: S.Session) -> str:
+    if s.last_good:
+        return f"{s.last_good} is the last good state"
+    return "no checkpoint had been saved, so none holds a non-finite value"
+
+
+class _Watched(torch.nn.Module):
+    """``net``, noting whether any output it gives is NaN or infinite (finite weights can answer inf)."""
+
+    def __init__(self, net: torch.nn.Module):
+        super().__init__()
+        self.net = net
+        self.non_finite = False
+
+    def forward(self, x):
+        y = self.net(x)
+        self.non_finite = self.non_finite | ~torch.isfinite(y).all()
+        return y
 
 
 def _steps_per_epoch(s: S.Session) -> int:
@@ -345,10 +360,23 @@ def _end_epoch(s: S.Session, sums: torch.Tensor, seconds: float, writer) -> None
 
 
 def _evaluate(s: S.Session, net=None) -> dict:
+    """The validation set's loss and errors; a model that answers NaN or inf there (or whose loss is not
+    finite) stops the run before anything is saved or marked best, naming the last good checkpoint."""
     val = D.eval_subset(s.val_set, s.env.world_size, s.env.rank)
     loader = D.loader(val, max(s.micro_batch, 64), workers=s.config.workers, pin=s.device.type == "cuda")
+    watched = _Watched(net or s.net)
     with _batches(loader) as batches:
-        return evaluate_loader(net or s.net, batches, s.device, len(s.classes), s.autocast, s.memory_format)
+        out = evaluate_loader(watched, batches, s.device, len(s.classes), s.autocast, s.memory_format)
+    numbers = torch.tensor([out["loss"], out["top1_error"], out["top5_error"]])
+    finite = torch.isfinite(numbers).all() and not bool(watched.non_finite)
+    if distributed.any_rank(not finite, s.device):
+        model = "EMA model" if net is not None and net is not s.net else "model"
+        raise NonFiniteLoss(
+            f"the {model}'s outputs on the validation set became non-finite after step {s.global_step} "
+            f"(validation loss {out['loss']:.4g}); stopped without saving: {_last_good(s)}. "
+            "Lower --lr or drop --amp fp16"
+        )
+    return out
 
 
 @contextlib.contextmanager
