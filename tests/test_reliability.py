@@ -292,3 +292,54 @@ def test_an_unreadable_image_without_strict_is_skipped_and_the_run_ends(tmp_path
     proc = _senet(*IMAGEFOLDER_RUN, "--data", f"imagefolder:{tmp_path / 'd'}", "--out", str(tmp_path / "r"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "1 unreadable images skipped" in proc.stdout and (tmp_path / "r" / "summary.json").exists()
+
+
+START_UP_RUN = ["train", "--model", "resnet20_cifar", "--data", "synthetic", "--epochs", "1", "--max-batches", "1",
+                "--workers", "0", "--no-progress", "--no-tensorboard"]  # fmt: skip
+
+
+def test_ctrl_c_while_the_run_is_built_is_exit_130_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    """A script's background job starts with SIGINT ignored; the run still honours it from its start
+    (it used to be lost before the first step: the run trained to the end and exited 0)."""
+    import signal
+
+    from senet.engine import state as S
+
+    build = S.build
+
+    def interrupted(*a, **kw):  # the signal arrives while data and model are being built
+        os.kill(os.getpid(), signal.SIGINT)
+        return build(*a, **kw)
+
+    monkeypatch.setattr(S, "build", interrupted)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        rc = main([*START_UP_RUN, "--out", str(tmp_path / "r")])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    out, err = capsys.readouterr()
+    assert rc == 130 and "Traceback" not in err and "start-up" in out, (out, err)
+    assert not (tmp_path / "r").exists()
+
+
+def test_sigterm_while_the_run_is_built_is_exit_143_and_leaves_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal, sys\n"
+        "from senet.engine import state as S\n"
+        "from senet.cli import main\n"
+        "build = S.build\n"
+        "def build_after_sigterm(*a, **kw):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return build(*a, **kw)\n"
+        "S.build = build_after_sigterm\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    cmd = [sys.executable, "-c", code, *START_UP_RUN, "--out", str(tmp_path / "r")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 143 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "SIGTERM during start-up" in proc.stdout
+    assert not (tmp_path / "r").exists()

@@ -9,6 +9,7 @@ decided once in ``state`` (the GradScaler is a pass-through unless fp16). The pa
 from __future__ import annotations
 
 import contextlib
+import signal
 import time
 from pathlib import Path
 
@@ -47,19 +48,32 @@ def train(config: TrainConfig | dict | None = None, **overrides) -> dict:
         raise SenetTypeError(
             f"train needs a TrainConfig, a dict or a model name, got {type(config).__name__}"
         )
+    with S.stop_on_signals() as signals:  # from here on: a signal during start-up ends it at once
+        try:
+            return _run(config, signals)
+        except S.StoppedAtStartUp as e:
+            name = signal.Signals(e.signum).name
+            tqdm.write(f"senet train: {name} during start-up: stopped before the first step, nothing saved")
+            return {"status": "stopped", "signal": e.signum, "epoch": None, "global_step": None}
+
+
+def _run(config: TrainConfig, signals) -> dict:
     env = distributed.detect()
     device = distributed.device_for(env, config.device)
-    distributed.setup(env, device)
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     run = RunDir(config.out or f"runs/{config.model}")
     try:
+        distributed.setup(env, device)
         with run.hold() if env.is_main else contextlib.nullcontext(run):
             found = _checkpoint_to_resume(run, config)  # refusals first: before data and model are built
             torch.use_deterministic_algorithms(config.deterministic, warn_only=True)
             torch.backends.cudnn.benchmark = not config.deterministic
             session = S.build(config, env, device)
             done = _start(session, found)
-            return done if done is not None else fit(session)
+            if done is not None:
+                return done
+            signals.session = session  # from the first step on, a signal saves a checkpoint and stops
+            return fit(session)
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
         distributed.teardown(env)
