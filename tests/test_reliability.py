@@ -287,6 +287,14 @@ def test_an_unreadable_image_with_strict_ends_the_run_with_its_workers(tmp_path,
     assert not (tmp_path / "r").exists()
 
 
+def test_a_non_finite_stop_with_data_loader_workers_ends_the_run(tmp_path):
+    proc = _senet("train", "--model", "resnet20_cifar", "--data", "synthetic", "--lr", "1e12", "--epochs", "1",
+                  "--max-batches", "3", "--workers", "2", "--no-progress", "--no-tensorboard", "--device", "cpu",
+                  "--out", str(tmp_path / "r"))  # fmt: skip
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(err) == 1 and "non-finite" in err[0], proc.stderr[-3000:]
+
+
 def test_an_unreadable_image_without_strict_is_skipped_and_the_run_ends(tmp_path):
     _folder_with_a_truncated_jpeg(tmp_path / "d")
     proc = _senet(*IMAGEFOLDER_RUN, "--data", f"imagefolder:{tmp_path / 'd'}", "--out", str(tmp_path / "r"))
