@@ -135,3 +135,19 @@ def test_two_processes_match_one_with_ema_and_mixup(tmp_path):
         a, b = load_file(tmp_path / "ddp" / f), load_file(tmp_path / "one" / f)
         for k in params:
             torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=f"{f}: {k}")
+
+
+@pytest.mark.parametrize("ranks", ["1", "2"])
+def test_an_error_in_a_data_loader_worker_ends_every_rank(tmp_path, ranks):
+    """--strict and an unreadable image under torchrun, with data-loader workers: the rank that reads it
+    prints its one-line error and every process ends within seconds (it used to wait on its workers)."""
+    from test_reliability import IMAGEFOLDER_RUN, _folder_with_a_truncated_jpeg
+
+    bad = _folder_with_a_truncated_jpeg(tmp_path / "d")
+    cmd = [*TORCHRUN[:-1], ranks, "-m", "senet", *IMAGEFOLDER_RUN, "--data", f"imagefolder:{tmp_path / 'd'}",
+           "--strict", "--workers", "1", "--out", str(tmp_path / "r")]  # fmt: skip
+    proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=90)
+    ours = [line for line in proc.stderr.splitlines() if line.startswith("senet train:")]
+    assert proc.returncode != 0 and len(ours) == 1, proc.stderr[-3000:]
+    assert ours[0].startswith(f"senet train: error: unreadable image {bad}")
+    assert not (tmp_path / "r").exists()

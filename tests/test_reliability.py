@@ -98,6 +98,47 @@ def test_a_diverging_first_epoch_saves_nothing(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
+def test_a_first_epoch_whose_outputs_are_non_finite_is_not_called_done(tmp_path, capsys):
+    """--lr 1e30: one step leaves the weights finite, but the network answers inf/NaN."""
+    rc = main(["train", "--model", "resnet20_cifar", "--data", "synthetic", "--lr", "1e30", "--epochs", "1",
+               "--max-batches", "1", "--workers", "0", "--no-progress", "--no-tensorboard",
+               "--out", str(tmp_path / "r")])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1, err
+    assert "outputs" in err[0] and "non-finite" in err[0] and "no checkpoint had been saved" in err[0]
+    assert not (tmp_path / "r").exists()
+
+
+def test_outputs_turning_non_finite_after_a_good_epoch_stop_the_run_and_nothing_is_marked_best(
+    tmp_path, monkeypatch
+):
+    step = torch.optim.SGD.step
+    calls = []
+
+    def poisoned(self, *a, **kw):  # the last step of epoch 2: finite weights whose outputs overflow to inf
+        out = step(self, *a, **kw)
+        calls.append(1)
+        if len(calls) == 4:
+            for p in self.param_groups[0]["params"]:
+                if p.ndim == 2:  # the classifier
+                    p.data.fill_(3e38)
+        return out
+
+    monkeypatch.setattr(torch.optim.SGD, "step", poisoned)
+    out = tmp_path / "r"
+    with pytest.raises(
+        NonFiniteLoss, match=r"outputs .*non-finite .*checkpoint_last\.pt is the last good state"
+    ):
+        senet.train(**{**TINY, "epochs": 2}, out=str(out))
+    for name in ("checkpoint_last.pt", "checkpoint_best.pt"):
+        state = ckpt.load(out / name)
+        assert state["epoch"] == 1 and state["best_epoch"] == 1 and len(state["history"]) == 1
+        assert all(
+            torch.isfinite(torch.tensor(v)) for k, v in state["history"][0].items() if k.startswith("val")
+        )
+    assert not (out / "model.safetensors").exists() and not (out / "summary.json").exists()
+
+
 # ---- 3. resume: --epochs on a schedule that does not depend on it ----------------------------------------
 def test_more_epochs_on_a_step_schedule_equal_a_longer_run(tmp_path):
     run = {**TINY, "recipe": "imagenet", "image_size": 32, "lr": 0.05}  # /10 every 30 epochs
@@ -197,3 +238,116 @@ def test_ctrl_c_at_start_up_is_exit_130_without_a_traceback(capsys, monkeypatch)
     assert main(["list"]) == 130
     err = capsys.readouterr().err
     assert err.strip() == "senet: interrupted" and "Traceback" not in err
+
+
+# ---- 7. every way out ends the run: errors with data-loader workers, signals from the start ---------------
+def _folder_with_a_truncated_jpeg(root, split="train"):
+    """8 + 8 training and 2 + 2 validation JPEGs of two classes; one of ``split``'s is cut in half."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for part, n in (("train", 8), ("val", 2)):
+        for c in ("a", "b"):
+            (root / part / c).mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 255, (36, 36, 3), dtype=np.uint8)).save(
+                    root / part / c / f"{i}.jpg"
+                )
+    bad = root / split / "a" / "0.jpg"
+    bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
+    return bad
+
+
+def _senet(*argv, timeout=90, prefix=()):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [*prefix, *([] if prefix else [sys.executable]), "-m", "senet", *argv]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+IMAGEFOLDER_RUN = ["train", "--model", "resnet20_cifar", "--epochs", "1", "--batch-size", "4", "--image-size", "32",
+                   "--no-progress", "--no-tensorboard", "--device", "cpu"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "split, workers", [("train", []), ("train", ["--workers", "2"]), ("val", ["--workers", "1"])]
+)
+def test_an_unreadable_image_with_strict_ends_the_run_with_its_workers(tmp_path, split, workers):
+    """The error comes from a data-loader worker; the run ends at once (it used to wait on its workers
+    forever: the re-raised error kept the loader alive until exit, and the workers ignore SIGTERM)."""
+    bad = _folder_with_a_truncated_jpeg(tmp_path / "d", split)
+    proc = _senet(*IMAGEFOLDER_RUN, "--data", f"imagefolder:{tmp_path / 'd'}", "--strict", *workers,
+                  "--out", str(tmp_path / "r"))  # fmt: skip
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(err) == 1, proc.stderr[-3000:]
+    assert f"unreadable image {bad}" in err[0] and "drop --strict" in err[0]
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_non_finite_stop_with_data_loader_workers_ends_the_run(tmp_path):
+    proc = _senet("train", "--model", "resnet20_cifar", "--data", "synthetic", "--lr", "1e12", "--epochs", "1",
+                  "--max-batches", "3", "--workers", "2", "--no-progress", "--no-tensorboard", "--device", "cpu",
+                  "--out", str(tmp_path / "r"))  # fmt: skip
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(err) == 1 and "non-finite" in err[0], proc.stderr[-3000:]
+
+
+def test_an_unreadable_image_without_strict_is_skipped_and_the_run_ends(tmp_path):
+    _folder_with_a_truncated_jpeg(tmp_path / "d")
+    proc = _senet(*IMAGEFOLDER_RUN, "--data", f"imagefolder:{tmp_path / 'd'}", "--out", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "1 unreadable images skipped" in proc.stdout and (tmp_path / "r" / "summary.json").exists()
+
+
+START_UP_RUN = ["train", "--model", "resnet20_cifar", "--data", "synthetic", "--epochs", "1", "--max-batches", "1",
+                "--workers", "0", "--no-progress", "--no-tensorboard"]  # fmt: skip
+
+
+def test_ctrl_c_while_the_run_is_built_is_exit_130_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    """A script's background job starts with SIGINT ignored; the run still honours it from its start
+    (it used to be lost before the first step: the run trained to the end and exited 0)."""
+    import signal
+
+    from senet.engine import state as S
+
+    build = S.build
+
+    def interrupted(*a, **kw):  # the signal arrives while data and model are being built
+        os.kill(os.getpid(), signal.SIGINT)
+        return build(*a, **kw)
+
+    monkeypatch.setattr(S, "build", interrupted)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        rc = main([*START_UP_RUN, "--out", str(tmp_path / "r")])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    out, err = capsys.readouterr()
+    assert rc == 130 and "Traceback" not in err and "start-up" in out, (out, err)
+    assert not (tmp_path / "r").exists()
+
+
+def test_sigterm_while_the_run_is_built_is_exit_143_and_leaves_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal, sys\n"
+        "from senet.engine import state as S\n"
+        "from senet.cli import main\n"
+        "build = S.build\n"
+        "def build_after_sigterm(*a, **kw):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return build(*a, **kw)\n"
+        "S.build = build_after_sigterm\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    cmd = [sys.executable, "-c", code, *START_UP_RUN, "--out", str(tmp_path / "r")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 143 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "SIGTERM during start-up" in proc.stdout
+    assert not (tmp_path / "r").exists()

@@ -9,6 +9,7 @@ decided once in ``state`` (the GradScaler is a pass-through unless fp16). The pa
 from __future__ import annotations
 
 import contextlib
+import signal
 import time
 from pathlib import Path
 
@@ -48,19 +49,32 @@ def train(config: TrainConfig | dict | None = None, **overrides) -> dict:
         raise SenetTypeError(
             f"train needs a TrainConfig, a dict or a model name, got {type(config).__name__}"
         )
+    with S.stop_on_signals() as signals:  # from here on: a signal during start-up ends it at once
+        try:
+            return _run(config, signals)
+        except S.StoppedAtStartUp as e:
+            name = signal.Signals(e.signum).name
+            tqdm.write(f"senet train: {name} during start-up: stopped before the first step, nothing saved")
+            return {"status": "stopped", "signal": e.signum, "epoch": None, "global_step": None}
+
+
+def _run(config: TrainConfig, signals) -> dict:
     env = distributed.detect()
     device = distributed.device_for(env, config.device)
-    distributed.setup(env, device)
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     run = RunDir(config.out or f"runs/{config.model}")
     try:
+        distributed.setup(env, device)
         with run.hold() if env.is_main else contextlib.nullcontext(run):
             found = _checkpoint_to_resume(run, config)  # refusals first: before data and model are built
             torch.use_deterministic_algorithms(config.deterministic, warn_only=True)
             torch.backends.cudnn.benchmark = not config.deterministic
             session = S.build(config, env, device)
             done = _start(session, found)
-            return done if done is not None else fit(session)
+            if done is not None:
+                return done
+            signals.session = session  # from the first step on, a signal saves a checkpoint and stops
+            return fit(session)
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
         distributed.teardown(env)
@@ -180,69 +194,73 @@ def train_one_epoch(s: S.Session) -> torch.Tensor | None:
         leave=False,
     )
     tick, seen = time.perf_counter(), 0
-    batches = iter(loader)
-    while s.step_in_epoch < steps:
-        limit = s.config.max_steps is not None and s.global_step >= s.config.max_steps
-        if distributed.any_rank(bool(s.stop_requested) or limit, s.device):  # SIGTERM/SIGINT or --max-steps
-            bar.close()
-            _check_finite(s, sums)  # never save a diverged state over the last good checkpoint
-            s.epoch_sums = sums.cpu()
-            return None
-        for micro in range(accum):
-            images, targets, skipped = next(batches)
-            if len(targets) == 0:
-                raise DataError(f"a whole batch of {skipped} images was unreadable; check the dataset")
-            images = images.to(s.device, non_blocking=True, memory_format=s.memory_format)
-            targets = targets.to(s.device, non_blocking=True)
-            # 1. Forward under the one AMP context. DDP all-reduces gradients only on the last micro-batch.
-            sync = contextlib.nullcontext() if micro == accum - 1 else _no_sync(s.net)
-            with sync:
-                soft = targets
-                if s.mix is not None:  # MixUp/CutMix: mixed images, soft targets (accuracy on the hard ones)
-                    images, soft = _mix(s, images, targets, micro)
-                with s.autocast():
-                    logits = s.net(images)
-                    loss = s.criterion(logits.float(), soft)
-                # 2. Backward of the loss / accum: accumulated gradients average over the global batch.
-                #    The scaler multiplies the loss for fp16 and is a pass-through otherwise.
-                s.scaler.scale(loss / accum).backward()
-            n = len(targets)
-            sums += torch.stack(
-                [
-                    loss.detach().double() * n,
-                    (logits.argmax(1) == targets).sum().double(),
-                    torch.tensor(n, dtype=torch.float64, device=s.device),
-                    torch.tensor(skipped, dtype=torch.float64, device=s.device),
-                ]
-            )
-            seen += n
-        # 3. Step: unscale (fp16), skip the step if gradients overflowed, update the scale, clear grads.
-        #    A frozen backbone's gradients are dropped: SGD skips parameters without one (no decay either).
-        if frozen:
-            for name, p in s.model.named_parameters():
-                if not name.startswith("fc."):
-                    p.grad = None
-        if s.recipe.clip_grad_norm:
-            from .modern import clip_gradients
+    with _batches(loader) as batches:  # its workers end here on every way out
+        while s.step_in_epoch < steps:
+            limit = s.config.max_steps is not None and s.global_step >= s.config.max_steps
+            if distributed.any_rank(
+                bool(s.stop_requested) or limit, s.device
+            ):  # SIGTERM/SIGINT or --max-steps
+                bar.close()
+                _check_finite(s, sums)  # never save a diverged state over the last good checkpoint
+                s.epoch_sums = sums.cpu()
+                return None
+            for micro in range(accum):
+                images, targets, skipped = next(batches)
+                if len(targets) == 0:
+                    raise DataError(f"a whole batch of {skipped} images was unreadable; check the dataset")
+                images = images.to(s.device, non_blocking=True, memory_format=s.memory_format)
+                targets = targets.to(s.device, non_blocking=True)
+                # 1. Forward under the one AMP context. DDP all-reduces gradients only on the last micro-batch.
+                sync = contextlib.nullcontext() if micro == accum - 1 else _no_sync(s.net)
+                with sync:
+                    soft = targets
+                    if (
+                        s.mix is not None
+                    ):  # MixUp/CutMix: mixed images, soft targets (accuracy on the hard ones)
+                        images, soft = _mix(s, images, targets, micro)
+                    with s.autocast():
+                        logits = s.net(images)
+                        loss = s.criterion(logits.float(), soft)
+                    # 2. Backward of the loss / accum: accumulated gradients average over the global batch.
+                    #    The scaler multiplies the loss for fp16 and is a pass-through otherwise.
+                    s.scaler.scale(loss / accum).backward()
+                n = len(targets)
+                sums += torch.stack(
+                    [
+                        loss.detach().double() * n,
+                        (logits.argmax(1) == targets).sum().double(),
+                        torch.tensor(n, dtype=torch.float64, device=s.device),
+                        torch.tensor(skipped, dtype=torch.float64, device=s.device),
+                    ]
+                )
+                seen += n
+            # 3. Step: unscale (fp16), skip the step if gradients overflowed, update the scale, clear grads.
+            #    A frozen backbone's gradients are dropped: SGD skips parameters without one (no decay either).
+            if frozen:
+                for name, p in s.model.named_parameters():
+                    if not name.startswith("fc."):
+                        p.grad = None
+            if s.recipe.clip_grad_norm:
+                from .modern import clip_gradients
 
-            clip_gradients(s.optimizer, s.scaler, s.recipe.clip_grad_norm)
-        s.scaler.step(s.optimizer)
-        s.scaler.update()
-        if s.ema is not None:
-            s.ema.update_parameters(s.model)
-        s.optimizer.zero_grad(set_to_none=True)
-        s.step_in_epoch += 1
-        s.global_step += 1
-        # 4. Every few steps: check the loss is finite (all ranks agree) and refresh the progress bar.
-        if s.step_in_epoch % 10 == 0 or s.step_in_epoch == steps:
-            _check_finite(s, sums)
-            rate = seen * s.env.world_size / (time.perf_counter() - tick)
-            bar.set_postfix(
-                loss=f"{sums[0].item() / sums[2].item():.4f}",
-                acc=f"{100 * sums[1].item() / sums[2].item():.2f}%",
-                img_s=f"{rate:.0f}",
-            )
-        bar.update(1)
+                clip_gradients(s.optimizer, s.scaler, s.recipe.clip_grad_norm)
+            s.scaler.step(s.optimizer)
+            s.scaler.update()
+            if s.ema is not None:
+                s.ema.update_parameters(s.model)
+            s.optimizer.zero_grad(set_to_none=True)
+            s.step_in_epoch += 1
+            s.global_step += 1
+            # 4. Every few steps: check the loss is finite (all ranks agree) and refresh the progress bar.
+            if s.step_in_epoch % 10 == 0 or s.step_in_epoch == steps:
+                _check_finite(s, sums)
+                rate = seen * s.env.world_size / (time.perf_counter() - tick)
+                bar.set_postfix(
+                    loss=f"{sums[0].item() / sums[2].item():.4f}",
+                    acc=f"{100 * sums[1].item() / sums[2].item():.2f}%",
+                    img_s=f"{rate:.0f}",
+                )
+            bar.update(1)
     bar.close()
     _check_finite(s, sums)
     return distributed.all_reduce_sum(sums.clone())
@@ -269,15 +287,30 @@ def _check_finite(s: S.Session, sums: torch.Tensor) -> None:
     finite = torch.stack([torch.isfinite(sums[0]), *(torch.isfinite(t).all() for t in state)]).all()
     if distributed.any_rank(not finite.item(), s.device):
         what = "loss" if not torch.isfinite(sums[0]) else "weights"
-        good = (
-            f"{s.last_good} is the last good state"
-            if s.last_good
-            else "no checkpoint had been saved, so none holds a non-finite value"
-        )
         raise NonFiniteLoss(
             f"the {what} became non-finite in epoch {s.epoch + 1} (step {s.global_step}); stopped without "
-            f"saving: {good}. Lower --lr or drop --amp fp16"
+            f"saving: {_last_good(s)}. Lower --lr or drop --amp fp16"
         )
+
+
+def _last_good(s: S.Session) -> str:
+    if s.last_good:
+        return f"{s.last_good} is the last good state"
+    return "no checkpoint had been saved, so none holds a non-finite value"
+
+
+class _Watched(torch.nn.Module):
+    """``net``, noting whether any output it gives is NaN or infinite (finite weights can answer inf)."""
+
+    def __init__(self, net: torch.nn.Module):
+        super().__init__()
+        self.net = net
+        self.non_finite = False
+
+    def forward(self, x):
+        y = self.net(x)
+        self.non_finite = self.non_finite | ~torch.isfinite(y).all()
+        return y
 
 
 def _steps_per_epoch(s: S.Session) -> int:
@@ -342,9 +375,39 @@ def _end_epoch(s: S.Session, sums: torch.Tensor, seconds: float, writer) -> None
 
 
 def _evaluate(s: S.Session, net=None) -> dict:
+    """The validation set's loss and errors; a model that answers NaN or inf there (or whose loss is not
+    finite) stops the run before anything is saved or marked best, naming the last good checkpoint."""
     val = D.eval_subset(s.val_set, s.env.world_size, s.env.rank)
     loader = D.loader(val, max(s.micro_batch, 64), workers=s.config.workers, pin=s.device.type == "cuda")
-    return evaluate_loader(net or s.net, loader, s.device, len(s.classes), s.autocast, s.memory_format)
+    watched = _Watched(net or s.net)
+    with _batches(loader) as batches:
+        out = evaluate_loader(watched, batches, s.device, len(s.classes), s.autocast, s.memory_format)
+    numbers = torch.tensor([out["loss"], out["top1_error"], out["top5_error"]])
+    finite = torch.isfinite(numbers).all() and not bool(watched.non_finite)
+    if distributed.any_rank(not finite, s.device):
+        model = "EMA model" if net is not None and net is not s.net else "model"
+        raise NonFiniteLoss(
+            f"the {model}'s outputs on the validation set became non-finite after step {s.global_step} "
+            f"(validation loss {out['loss']:.4g}); stopped without saving: {_last_good(s)}. "
+            "Lower --lr or drop --amp fp16"
+        )
+    return out
+
+
+@contextlib.contextmanager
+def _batches(loader):
+    """The loader's iterator, whose worker processes are shut down when the block is left, however it is
+    left (the end, a stop, an error). Left to the garbage collector they can outlive the run: an error
+    raised in a worker comes back with a traceback whose frames hold the iterator in a reference cycle,
+    so the iterator lives until the interpreter exits, where multiprocessing joins workers that ignore
+    SIGTERM (``data.loader``): the process never ends."""
+    it = iter(loader)
+    try:
+        yield it
+    finally:
+        shutdown = getattr(it, "_shutdown_workers", None)  # torch's multi-process iterator
+        if shutdown is not None:
+            shutdown()
 
 
 def _finish(s: S.Session) -> dict:

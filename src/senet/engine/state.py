@@ -269,21 +269,42 @@ def step_scheduler(scheduler, val_loss: float) -> None:
         scheduler.step()
 
 
-@contextlib.contextmanager
-def stop_on_signals(session: Session):
-    """SIGTERM/SIGINT ask the loop to save a checkpoint and stop (preemption); a second SIGINT aborts."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class StoppedAtStartUp(KeyboardInterrupt):
+    """SIGTERM/SIGINT before the run's loop began: start-up ends at once, nothing trained or saved."""
 
-    def handler(signum, frame):
-        if session.stop_requested and signum == signal.SIGINT:
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Handler:
+    """What SIGTERM/SIGINT do: with no ``session`` yet (start-up) raise :class:`StoppedAtStartUp`; then ask
+    the session to save and stop (``stop_requested``); a second SIGINT aborts."""
+
+    def __init__(self, session=None):
+        self.session = session
+
+    def __call__(self, signum, frame):
+        if self.session is None:
+            raise StoppedAtStartUp(signum)
+        if self.session.stop_requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        session.stop_requested = signum
+        self.session.stop_requested = signum
 
+
+@contextlib.contextmanager
+def stop_on_signals(session=None):
+    """SIGTERM/SIGINT ask ``session``'s loop to save a checkpoint and stop (preemption); a second SIGINT
+    aborts. Without a session yet (a run starting up) they end the start-up at once; set the yielded
+    handler's ``session`` when the loop takes over. Installed whatever the process inherited: a script's
+    background job starts with SIGINT ignored, and the run must still stop."""
+    handler = _Handler(session)
+    if threading.current_thread() is not threading.main_thread():
+        yield handler
+        return
     old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        yield
+        yield handler
     finally:
         for s, h in old.items():
             signal.signal(s, h)
