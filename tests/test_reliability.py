@@ -197,3 +197,27 @@ def test_ctrl_c_at_start_up_is_exit_130_without_a_traceback(capsys, monkeypatch)
     assert main(["list"]) == 130
     err = capsys.readouterr().err
     assert err.strip() == "senet: interrupted" and "Traceback" not in err
+
+
+def test_hidden_folders_and_files_in_an_image_folder_are_skipped(tmp_path):
+    """A notebook's .ipynb_checkpoints (with an image copy in it) and macOS's ._ files are no classes and no
+    images: the classes are the visible folders, the same in train/ and val/."""
+    from PIL import Image
+
+    from senet import data as D
+
+    for split in ("train", "val"):
+        for c in ("cat", "dog", ".ipynb_checkpoints"):
+            d = tmp_path / split / c
+            d.mkdir(parents=True)
+            Image.new("RGB", (12, 12), (10, 100, 200)).save(d / "0.png")
+        (tmp_path / split / "cat" / "._0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+        (tmp_path / split / "dog" / ".hidden").mkdir()
+        Image.new("RGB", (12, 12)).save(tmp_path / split / "dog" / ".hidden" / "1.png")
+    (tmp_path / "val" / ".DS_Store_dir").mkdir()  # in val/ only: would make the two class lists differ
+    train, val, classes, _ = D.build(
+        f"imagefolder:{tmp_path}", D.Views("none", 12, eval_resize=12, eval_crop=12), strict=True
+    )
+    assert classes == ["cat", "dog"]
+    assert len(train) == len(val) == 2
+    assert [train[i][1] for i in range(2)] == [0, 1]  # strict: the AppleDouble file was never read

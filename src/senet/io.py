@@ -33,6 +33,9 @@ def check_output(out, suffixes: tuple[str, ...], inputs=(), keep=()) -> Path:
     if out.suffix.lower() not in suffixes:
         raise SenetError(f"output {str(out)!r}: this format is written to a {' or '.join(suffixes)} file")
     parent = out.parent if str(out.parent) else Path(".")
+    nearest = next((p for p in (parent, *parent.parents) if p.exists()), None)
+    if nearest is not None and not nearest.is_dir():  # a file where a directory of the path belongs
+        raise SenetError(f"cannot write {str(out)!r}: {str(nearest)!r} is a file, not a directory")
     if not parent.is_dir():
         raise SenetError(f"cannot write {str(out)!r}: directory {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
