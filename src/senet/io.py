@@ -2,8 +2,11 @@
 
 ``atomic_write`` writes to a temporary file in the target's directory, fsyncs, gives it the permissions
 any file the user writes gets (0666 minus the umask: 0644 under a usual umask) and renames it over the
-target, so a crash leaves the old file or the new one, never half of one. ``torch_load_safely`` reads
-with ``torch.load(weights_only=True)``: tensors, numbers, strings and containers, never code.
+target, so a crash leaves the old file or the new one, never half of one. Every file a verb writes goes
+through it (the run's files, weights, exports, quantized models, reports, plots, tables, benchmark JSON);
+``tests/test_reliability.py`` fails each verb's rename and finds the old file intact. Text is UTF-8, as
+:func:`read_json` reads it. ``torch_load_safely`` reads with ``torch.load(weights_only=True)``: tensors,
+numbers, strings and containers, never code.
 """
 
 from __future__ import annotations
@@ -96,7 +99,7 @@ def read_json(path):
 
 
 def write_text(path, text: str) -> Path:
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def write_json(obj, path) -> Path:
