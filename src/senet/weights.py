@@ -155,6 +155,9 @@ def check_card_fields(card, where) -> dict:
             raise bad(f"holds {key} {card[key]!r}, not a mapping")
     if "revision" in card and (not isinstance(card["revision"], int) or isinstance(card["revision"], bool)):
         raise bad(f"records revision {card['revision']!r}, not an integer")
+    points = card.get("se_points")
+    if points is not None and (not isinstance(points, list) or not all(isinstance(p, str) for p in points)):
+        raise bad(f"holds se_points {points!r}, not a list of module paths")
     n = card.get("num_classes")
     if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
         raise bad(f"records num_classes {n!r}, not a positive integer")
