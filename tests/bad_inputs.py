@@ -4,8 +4,9 @@ Each CLI case is ``(class, argv, expected)``: ``argv`` may name the prepared fil
 tiny run), ``{ck}`` (its checkpoint_last.pt), ``{weights}`` (its model.safetensors), ``{text}`` (a text
 file), ``{folder}`` (an image folder), ``{tmp}`` (an empty directory), ``{unreadable}`` (a run directory
 whose checkpoints are damaged), ``{bare}`` (a run directory with files but no checkpoint), ``{nockpt}`` (a
-finished run whose checkpoints were deleted) and ``{se_run}``
-(a run of an SE model with other SE options). ``expected`` is a regular expression the single stderr line
+finished run whose checkpoints were deleted), ``{se_run}`` (a run of an SE model with other SE options),
+``{badcard}``, ``{dupcard}`` and ``{shortcard}`` (the run's weights with a card that is not JSON, repeats
+a class name, or names 3 of its 10 classes); ``"env:NAME=VALUE"`` items before the verb set a variable. ``expected`` is a regular expression the single stderr line
 must match. ``tests/test_bad_input.py`` runs them; ``docs/reliability.md`` shows the counts per class
 (``SENET_REGEN_DOCS=1 pytest tests/test_bad_input.py`` rewrites that table).
 """
@@ -245,7 +246,11 @@ CLI = [
         ],
         r"check --image-size",
     ),
-    ("data", ["eval", "--model", "resnet20_cifar", "--data", "imagefolder:{text}"], r"does not exist"),
+    (
+        "data",
+        ["eval", "--model", "resnet20_cifar", "--data", "imagefolder:{text}"],
+        r"is a file, not a directory",
+    ),
     # --- files in, files out ------------------------------------------------------------------------
     (
         "weights file",
@@ -481,6 +486,61 @@ CLI += [
     ),
 ]
 
+CLI += [
+    # --- issue 22: environment variables, weight cards, messages that pointed the wrong way -------------
+    (
+        "environment",
+        ["env:SENET_WEIGHTS_BASE_URL=notaurl", "eval", "--model", "resnet18", "--pretrained", "tv_in1k"],
+        r"SENET_WEIGHTS_BASE_URL='notaurl' is not a URL: set it to http",
+    ),
+    (
+        "environment",
+        ["env:HF_ENDPOINT=mirror.local", "eval", "--model", "se_resnet50", "--pretrained", "timm_a1_in1k"],
+        r"HF_ENDPOINT='mirror.local' is not a URL",
+    ),
+    (
+        "environment",
+        ["env:RANK=first", "env:WORLD_SIZE=1", "train", *RUN, *TINY, "--out", "{tmp}/r"],
+        r"RANK='first' is not a non-negative integer",
+    ),
+    (
+        "weight card",
+        ["predict", "--checkpoint", "{badcard}", "{text}"],
+        r"badcard.safetensors: its senet card .* is not valid JSON",
+    ),
+    ("weight card", ["predict", "--checkpoint", "{dupcard}", "{text}"], r"class names repeat 'same'"),
+    (
+        "weight card",
+        ["eval", "--checkpoint", "{shortcard}", "--data", "synthetic", "--workers", "0"],
+        r"3 class names for 10 classes",
+    ),
+    (
+        "misleading message",
+        ["eval", "--model", "resnet20_cifar", "--epochs", "3"],
+        r"^senet eval: error: senet eval has no option --epochs \(.*`senet train` have it",
+    ),
+    (
+        "misleading message",
+        ["predict", "--model", "resnet20_cifar", "--lr", "0.1", "{text}"],
+        r"^senet predict: error: senet predict has no option --lr \(.*`senet train` have it",
+    ),
+    (
+        "misleading message",
+        ["eval", "--model", "resnet20_cifar", "--chekpoint", "{ck}"],
+        r"has no option --chekpoint; did you mean --checkpoint",
+    ),
+    (
+        "misleading message",
+        ["train", *RUN, *TINY, "--data", "imagefolder:{text}", "--out", "{tmp}/r"],
+        r"data directory .*text.txt' is a file, not a directory",
+    ),
+    (
+        "misleading message",
+        ["export", "resnet20_cifar", "--format", "onnx", "--out", "{text}/m.onnx"],
+        r"cannot write .*text.txt' is a file, not a directory",
+    ),
+]
+
 # Library calls with wrong types or values: (class, call, expected); each must raise SenetError.
 CLI += [
     # --- SE for any CNN (issue 16): torchvision:NAME and --add-se ------------------------------------------
@@ -596,6 +656,11 @@ LIBRARY = [
     ("library", "senet.export('resnet20_cifar', None)", r"an output path must be a string"),
     ("library", "senet.report(None)", r"report needs a directory path"),
     ("library", "senet.ablate(None)", r"table None does not exist"),
+    (
+        "weight card",
+        "senet.save_weights(senet.create_model('resnet20_cifar'), TMP + '/w.safetensors', classes=['a'] * 10)",
+        r"class names repeat 'a'",
+    ),
 ]
 
 
@@ -619,6 +684,10 @@ DESCRIPTIONS = {
     "library": "library calls with wrong types or values (each raises `SenetError`)",
     "fine-tuning": "`--freeze-backbone` without `--init`, weights a model has none of, a layout they do not fit",
     "predict": "no images, unreadable images only, a bad `--top-k`",
+    "environment": "environment variables that are not what they must be: a weights mirror that is no URL, "
+    "a torchrun rank that is no number",
+    "weight card": "hand-edited weight cards: unreadable, repeated class names, fewer names than outputs",
+    "misleading message": "an option of another verb or a misspelt one, a file where a directory belongs",
 }
 
 

@@ -3,6 +3,7 @@ and nothing changed: the prepared run and inputs hash the same, and no file appe
 was pointed (a refused or failed start leaves nothing behind)."""
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -39,6 +40,7 @@ def prepared(tmp_path_factory):
     (base / "bare").mkdir()
     (base / "bare" / "metrics.csv").write_text("epoch,train_loss\n1,2.3\n")
     (base / "text.txt").write_text("not a checkpoint\n")
+    _hand_edited_cards(base)
     return {
         "run": base / "run",
         "se_run": base / "se_run",
@@ -48,8 +50,29 @@ def prepared(tmp_path_factory):
         "unreadable": base / "unreadable",
         "bare": base / "bare",
         "nockpt": base / "nockpt",
+        "badcard": base / "badcard.safetensors",
+        "dupcard": base / "dupcard.safetensors",
+        "shortcard": base / "shortcard.safetensors",
         "base": base,
     }
+
+
+def _hand_edited_cards(base: Path) -> None:
+    """The run's weights with a card edited by hand: not JSON, a class name repeated, 3 names of 10."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    src = str(base / "run" / "model.safetensors")
+    sd = load_file(src)
+    with safe_open(src, "pt") as f:
+        meta = f.metadata()
+    card = json.loads(meta["senet_card"])
+    for name, text in (
+        ("badcard", meta["senet_card"][:-5]),
+        ("dupcard", json.dumps({**card, "classes": ["same"] * 10})),
+        ("shortcard", json.dumps({**card, "classes": card["classes"][:3]})),
+    ):
+        save_file(sd, str(base / f"{name}.safetensors"), metadata={**meta, "senet_card": text})
 
 
 def _hashes(root: Path) -> dict[str, str]:
@@ -70,8 +93,12 @@ def _one_line_error(rc, capsys, expected):
 
 
 @pytest.mark.parametrize("kind,argv,expected", B.CLI, ids=[f"{i}-{c[1][0]}" for i, c in enumerate(B.CLI)])
-def test_cli(kind, argv, expected, prepared, tmp_path, capsys):
+def test_cli(kind, argv, expected, prepared, tmp_path, capsys, monkeypatch):
     names = {k: str(v) for k, v in prepared.items()} | {"tmp": str(tmp_path)}
+    while argv[0].startswith("env:"):  # "env:NAME=VALUE" before the verb: the variable set for this case
+        name, _, value = argv[0][len("env:") :].partition("=")
+        monkeypatch.setenv(name, value.format(**names))
+        argv = argv[1:]
     before = _hashes(prepared["base"])
     rc = main([a.format(**names) for a in argv])
     _one_line_error(rc, capsys, expected)

@@ -235,3 +235,44 @@ def test_a_hub_file_in_the_official_layout(hub, monkeypatch):
     net = senet.create_model("se_resnet50", pretrained="hubcopy")
     assert net.layout == "official"
     torch.testing.assert_close(_logits(net), _logits(source))
+
+
+@pytest.mark.parametrize(
+    "name,value,expected",
+    [
+        (
+            "SENET_WEIGHTS_BASE_URL",
+            "mirror.local/weights",
+            r"SENET_WEIGHTS_BASE_URL='mirror.local/weights' is not",
+        ),
+        ("SENET_WEIGHTS_BASE_URL", "http://", r"is not a URL: set it to http://HOST"),
+        ("HF_HUB_OFFLINE", "y", r"HF_HUB_OFFLINE='y' is neither on nor off"),
+    ],
+)
+def test_environment_variables_are_checked_where_they_are_read(hub, monkeypatch, name, value, expected):
+    """A malformed setting is one line naming the variable, before any download or cache look-up."""
+    monkeypatch.setenv(name, value)
+    with pytest.raises(senet.SenetError, match=expected):
+        senet.create_model("resnet18", pretrained="tv_in1k")
+    assert hub.requests == []
+
+
+def test_a_cache_variable_naming_a_file_is_refused(hub, monkeypatch, tmp_path):
+    (tmp_path / "home").write_text("a file\n")
+    monkeypatch.delenv("HF_HUB_CACHE")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "home"))
+    with pytest.raises(senet.SenetError, match=r"HF_HOME=.*home' is a file, not a directory"):
+        senet.create_model("se_resnet50", pretrained="timm_a1_in1k")
+    assert hub.requests == []
+
+
+def test_a_file_url_mirror_is_a_url(hub, monkeypatch, tmp_path):
+    """``file:///PATH`` is a mirror on a shared file system (urllib reads it)."""
+    source = torchvision.models.resnet18()
+    name = "/models/resnet18-f37072fd.pth"
+    (tmp_path / "models").mkdir()
+    (tmp_path / name.lstrip("/")).write_bytes(_pth(source))
+    monkeypatch.setenv("SENET_WEIGHTS_BASE_URL", f"file://{tmp_path}")
+    # the bytes are not torchvision's, so the name's SHA-256 prefix refuses them: the URL itself was read
+    with pytest.raises(CheckpointError, match="nothing was kept"):
+        senet.create_model("resnet18", pretrained="tv_in1k")

@@ -351,3 +351,106 @@ def test_sigterm_while_the_run_is_built_is_exit_143_and_leaves_nothing(tmp_path)
     assert proc.returncode == 143 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert "SIGTERM during start-up" in proc.stdout
     assert not (tmp_path / "r").exists()
+
+
+def test_hidden_folders_and_files_in_an_image_folder_are_skipped(tmp_path):
+    """A notebook's .ipynb_checkpoints (with an image copy in it) and macOS's ._ files are no classes and no
+    images: the classes are the visible folders, the same in train/ and val/."""
+    from PIL import Image
+
+    from senet import data as D
+
+    for split in ("train", "val"):
+        for c in ("cat", "dog", ".ipynb_checkpoints"):
+            d = tmp_path / split / c
+            d.mkdir(parents=True)
+            Image.new("RGB", (12, 12), (10, 100, 200)).save(d / "0.png")
+        (tmp_path / split / "cat" / "._0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+        (tmp_path / split / "dog" / ".hidden").mkdir()
+        Image.new("RGB", (12, 12)).save(tmp_path / split / "dog" / ".hidden" / "1.png")
+    (tmp_path / "val" / ".DS_Store_dir").mkdir()  # in val/ only: would make the two class lists differ
+    train, val, classes, _ = D.build(
+        f"imagefolder:{tmp_path}", D.Views("none", 12, eval_resize=12, eval_crop=12), strict=True
+    )
+    assert classes == ["cat", "dog"]
+    assert len(train) == len(val) == 2
+    assert [train[i][1] for i in range(2)] == [0, 1]  # strict: the AppleDouble file was never read
+
+
+# ---- every verb's outputs: written to a temporary beside the target, then renamed ---------------------------
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("finished") / "run"
+    senet.train(**TINY, out=str(out))
+    return out
+
+
+def _renames_fail(monkeypatch):
+    """senet.core.io's rename fails (a full disk, a crash just before it): a writer that wrote the target itself
+    would have changed it by then."""
+    import types
+
+    import senet.core.io
+
+    def replace(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    proxy = types.SimpleNamespace(**{k: getattr(os, k) for k in dir(os) if not k.startswith("__")})
+    proxy.replace = replace
+    monkeypatch.setattr(senet.core.io, "os", proxy)
+
+
+@pytest.mark.parametrize(
+    "argv,target",
+    [
+        (["convert", "--model", "resnet20_cifar", "{weights}", "{tmp}/w.safetensors"], "w.safetensors"),
+        (["export", "resnet20_cifar", "--format", "torchscript", "--out", "{tmp}/m.pt"], "m.pt"),
+        (["report", "{run}", "--out", "{tmp}/r.html"], "r.html"),
+        (
+            ["bench", "--models", "resnet20_cifar", "--size", "32", "--batch-size", "1", "--warmup", "1"]
+            + ["--iters", "2", "--threads", "1", "--output", "{tmp}/b.json"],
+            "b.json",
+        ),
+        (
+            ["excitations", "--model", "se_resnet20_cifar", "--data", "synthetic", "--samples", "1"]
+            + ["--classes", "class0,class1", "--out", "{tmp}/ex"],
+            "ex/excitations.json",
+        ),
+        (["train", *sum(([f"--{k}", str(v)] for k, v in TINY.items() if k in ("model", "data")), [])]
+         + ["--epochs", "1", "--max-batches", "1", "--batch-size", "8", "--workers", "0", "--no-progress"]
+         + ["--no-tensorboard", "--out", "{tmp}/r"], None),
+    ],
+    ids=["convert", "export", "report", "bench", "excitations", "train"],
+)  # fmt: skip
+def test_every_verb_writes_through_a_temporary_and_a_rename(
+    argv, target, finished_run, tmp_path, monkeypatch, capsys
+):
+    """A failed write leaves the old file as it was and no temporary beside it (ONNX export and quantize's
+    .pt2/.onnx go through the same io.atomic_write; see the next test for the quantized model)."""
+    names = {
+        "tmp": str(tmp_path),
+        "run": str(finished_run),
+        "weights": str(finished_run / "model.safetensors"),
+    }
+    if target is not None:
+        (tmp_path / target).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / target).write_bytes(b"old")
+    _renames_fail(monkeypatch)
+    assert main([a.format(**names) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert "no space left on the device" in err, err
+    if target is not None:
+        assert (tmp_path / target).read_bytes() == b"old"
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_a_quantized_model_is_written_through_a_temporary(tmp_path, monkeypatch):
+    from senet.deploy.quantize import DeployedModel
+
+    out = tmp_path / "q.onnx"
+    out.write_bytes(b"old")
+    _renames_fail(monkeypatch)
+    with pytest.raises(OSError):
+        DeployedModel("ort", None, 32, b"new onnx bytes").save(out)
+    assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["q.onnx"]

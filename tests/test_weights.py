@@ -178,3 +178,83 @@ def test_checkpoints_without_num_batches_tracked_load(tmp_path):
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(model(x), ref(x), rtol=1e-5, atol=1e-5)
+
+
+def _with_card(tmp_path, name, edit):
+    """resnet20_cifar's weights saved with 10 class names, then the card edited by hand (``edit``)."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    src = save_weights(
+        create_model("resnet20_cifar"), tmp_path / "src.safetensors", classes=list("abcdefghij")
+    )
+    with safe_open(str(src), "pt") as f:
+        meta = f.metadata()
+    out = tmp_path / f"{name}.safetensors"
+    card = json.loads(meta["senet_card"])
+    text = edit(card) if callable(edit) else edit
+    save_file(load_file(str(src)), str(out), metadata={**meta, "senet_card": text})
+    return out
+
+
+@pytest.mark.parametrize(
+    "edit,expected",
+    [
+        ("{not json", r"its senet card .*is not valid JSON"),
+        ('["a list"]', r"its senet card is a list, not a JSON object"),
+        (
+            lambda c: __import__("json").dumps({**c, "classes": ["x"] * 10}),
+            r"class names repeat 'x' \(classes 0 and 1\)",
+        ),
+        (
+            lambda c: __import__("json").dumps({**c, "classes": c["classes"][:3]}),
+            r"3 class names for 10 classes",
+        ),
+        (lambda c: __import__("json").dumps({**c, "classes": list(range(10))}), r"not all non-empty strings"),
+        (lambda c: __import__("json").dumps({**c, "num_classes": "10"}), r"num_classes '10', not a positive"),
+        (lambda c: __import__("json").dumps({**c, "options": []}), r"holds options \[\]"),
+    ],
+    ids=["json", "list", "repeated", "short", "numbers", "count", "options"],
+)
+def test_a_hand_edited_card_is_refused_once_where_it_is_read(tmp_path, edit, expected):
+    """Every reader goes through read_weights: the library load, predict and evaluate refuse alike."""
+    from senet.errors import SenetError
+    from senet.evaluation.inference import predictor
+    from senet.hub.weights import read_weights
+
+    path = _with_card(tmp_path, "edited", edit)
+    with pytest.raises(
+        CheckpointError, match=rf"edited\.safetensors: {'.*' if 'JSON' not in expected else ''}"
+    ):
+        read_weights(path)
+    with pytest.raises(CheckpointError, match=expected):
+        senet.load_weights(create_model("resnet20_cifar"), path)
+    with pytest.raises(SenetError, match=expected):
+        predictor(checkpoint=path)
+
+
+def test_a_training_checkpoint_card_is_checked_too():
+    state = create_model("resnet20_cifar").state_dict()
+    card = {"model": "resnet20_cifar", "options": {}, "num_classes": 10, "classes": ["a"] * 10}
+    with pytest.raises(CheckpointError, match=r"the state_dict: its senet card class names repeat 'a'"):
+        senet.load_weights(create_model("resnet20_cifar"), {"model": state, "card": card})
+    with pytest.raises(CheckpointError, match=r"is a str, not a JSON object"):
+        senet.load_weights(create_model("resnet20_cifar"), {"model": state, "card": "resnet20_cifar"})
+
+
+def test_save_weights_refuses_repeated_class_names(tmp_path):
+    with pytest.raises(senet.SenetError, match=r"class names repeat 'b' \(classes 1 and 2\)"):
+        save_weights(create_model("resnet20_cifar"), tmp_path / "w.safetensors", classes=list("abbdefghij"))
+    assert not list(tmp_path.iterdir())
+
+
+def test_predict_refuses_class_names_that_do_not_match_the_outputs():
+    """The silent fallback to numbers is gone: a name list of another length is an error."""
+    from senet.evaluation.inference import Predictor
+
+    p = Predictor(torch.nn.Identity(), "m", None, torch.device("cpu"), card_classes=["a", "b", "c"])
+    assert p.classes(3) == ["a", "b", "c"]
+    with pytest.raises(senet.SenetError, match=r"names 3 classes, the model has 10 outputs"):
+        p.classes(10)

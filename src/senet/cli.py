@@ -18,11 +18,57 @@ from . import commands
 from .errors import SenetError
 
 
+class _UsageError(SenetError):
+    """An error of the command line itself; ``prog`` is the verb it belongs to (``senet eval``)."""
+
+    def __init__(self, message: str, prog: str):
+        super().__init__(message)
+        self.prog = prog
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, with its errors as one line (no usage block): ``senet VERB: error: ... (see --help)``."""
+    """argparse, with its errors as one line (no usage block): ``senet VERB: error: ... (see --help)``.
+
+    An option the verb does not have is named with the verb, the verb's close options (a misspelling) and
+    the other verbs that have it (``senet eval --epochs``: ``senet train`` has it)."""
+
+    verbs: dict[str, argparse.ArgumentParser]
 
     def error(self, message):
-        raise SenetError(f"{message} (see `{self.prog} --help`)")
+        raise _UsageError(f"{message} (see `{self.prog} --help`)", self.prog)
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            verb = self.verbs.get(getattr(parsed, "verb", None) or "")
+            if verb is None:
+                self.error(f"unrecognized arguments: {' '.join(extras)}")
+            unknown = next((a for a in extras if a.startswith("-") and len(a) > 1), None)
+            if unknown is None:
+                verb.error(f"unrecognized arguments: {' '.join(extras)}")
+            raise _UsageError(self._unknown_option(verb, unknown.split("=", 1)[0]), verb.prog)
+        return parsed
+
+    def _unknown_option(self, verb: argparse.ArgumentParser, option: str) -> str:
+        import difflib
+
+        own = {o.lstrip("-"): o for a in verb._actions for o in a.option_strings}
+        close = difflib.get_close_matches(option.lstrip("-"), own, n=1, cutoff=0.8)
+        others = [
+            name
+            for name, p in self.verbs.items()
+            if p is not verb and any(option in a.option_strings for a in p._actions)
+        ]
+        text = f"{verb.prog} has no option {option}"
+        if close:
+            text += f"; did you mean {own[close[0]]}?"
+        if others:
+            names = [f"`senet {n}`" for n in others]
+            listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+            text += f" ({listed} {'has' if len(names) == 1 else 'have'} it; see `{verb.prog} --help`)"
+        else:
+            text += f" (see `{verb.prog} --help`)"
+        return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,12 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"senet {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    parser.verbs = {}
     for mod in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if mod.name.startswith("_"):
             continue
         module = importlib.import_module(f"{commands.__name__}.{mod.name}")
         verb = getattr(module, "VERB", mod.name)
         p = sub.add_parser(verb, help=module.HELP, description=module.HELP)
+        parser.verbs[verb] = p
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
@@ -51,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         verb = f"senet {args.verb}"
         return int(args._run(args) or 0)
     except SenetError as e:
+        verb = getattr(e, "prog", verb)  # an error of the command line names its verb
         print(f"{verb}: error: {_one_line(str(e))}", file=sys.stderr)
     except BrokenPipeError:  # `senet list | head`: the reader has what it wanted
         with contextlib.suppress(OSError):

@@ -35,9 +35,25 @@ def detect() -> DistEnv:
     """The torchrun environment, or a single process."""
     if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
         return DistEnv()
-    return DistEnv(
-        int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", 0)), int(os.environ["WORLD_SIZE"])
+    rank, local, world = (
+        _env_int(n, d) for n, d in (("RANK", None), ("LOCAL_RANK", "0"), ("WORLD_SIZE", None))
     )
+    if world < 1 or rank >= world:
+        raise SenetError(
+            f"RANK={rank} with WORLD_SIZE={world}: RANK must be below WORLD_SIZE, which is at least 1; "
+            "start the run with torchrun, which sets both"
+        )
+    return DistEnv(rank, local, world)
+
+
+def _env_int(name: str, default: str | None) -> int:
+    value = os.environ.get(name, default).strip()
+    if not value.isdigit():
+        raise SenetError(
+            f"{name}={value!r} is not a non-negative integer; start the run with torchrun, which sets it, "
+            "or unset RANK and WORLD_SIZE"
+        )
+    return int(value)
 
 
 def device_for(env: DistEnv, requested: str | None) -> torch.device:

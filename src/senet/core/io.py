@@ -2,8 +2,11 @@
 
 ``atomic_write`` writes to a temporary file in the target's directory, fsyncs, gives it the permissions
 any file the user writes gets (0666 minus the umask: 0644 under a usual umask) and renames it over the
-target, so a crash leaves the old file or the new one, never half of one. ``torch_load_safely`` reads
-with ``torch.load(weights_only=True)``: tensors, numbers, strings and containers, never code.
+target, so a crash leaves the old file or the new one, never half of one. Every file a verb writes goes
+through it (the run's files, weights, exports, quantized models, reports, plots, tables, benchmark JSON);
+``tests/test_reliability.py`` fails each verb's rename and finds the old file intact. Text is UTF-8, as
+:func:`read_json` reads it. ``torch_load_safely`` reads with ``torch.load(weights_only=True)``: tensors,
+numbers, strings and containers, never code.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ def check_output(out, suffixes: tuple[str, ...], inputs=(), keep=()) -> Path:
     if out.suffix.lower() not in suffixes:
         raise SenetError(f"output {str(out)!r}: this format is written to a {' or '.join(suffixes)} file")
     parent = out.parent if str(out.parent) else Path(".")
+    nearest = next((p for p in (parent, *parent.parents) if p.exists()), None)
+    if nearest is not None and not nearest.is_dir():  # a file where a directory of the path belongs
+        raise SenetError(f"cannot write {str(out)!r}: {str(nearest)!r} is a file, not a directory")
     if not parent.is_dir():
         raise SenetError(f"cannot write {str(out)!r}: directory {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
@@ -93,7 +99,7 @@ def read_json(path):
 
 
 def write_text(path, text: str) -> Path:
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def write_json(obj, path) -> Path:

@@ -47,6 +47,10 @@ def parse(spec: str) -> tuple[str, Path | None]:
     if not path:
         raise DataError(f"--data {kind} needs a directory: {kind}:PATH")
     p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise DataError(
+            f"data directory {str(p)!r} is a file, not a directory: {kind}:PATH takes a directory"
+        )
     if not p.is_dir():
         raise DataError(f"data directory {str(p)!r} does not exist")
     return kind, p
@@ -148,10 +152,20 @@ def read_image(path) -> Image.Image:
 
 class ImageFiles(ImageFolder):
     """torchvision's ImageFolder with :func:`read_image`, and linked folders followed once each: a link
-    loop (or two links to one folder) cannot multiply the files, and sample order stays ImageFolder's."""
+    loop (or two links to one folder) cannot multiply the files, and sample order stays ImageFolder's.
+
+    Hidden entries (names starting with ``.``: ``.ipynb_checkpoints``, ``.DS_Store``, macOS's ``._*``
+    copies) are skipped, as class folders and inside them; torchvision's ImageFolder counts a hidden
+    folder as a class."""
 
     def __init__(self, root: str, transform):
         super().__init__(root, transform=transform, loader=read_image)
+
+    def find_classes(self, directory):
+        classes = sorted(e.name for e in os.scandir(directory) if e.is_dir() and not e.name.startswith("."))
+        if not classes:
+            raise FileNotFoundError(f"Couldn't find any class folder in {directory}.")
+        return classes, {c: i for i, c in enumerate(classes)}
 
     @staticmethod
     def make_dataset(directory, class_to_idx, extensions=None, is_valid_file=None, allow_empty=False):
@@ -167,7 +181,8 @@ class ImageFiles(ImageFolder):
                     dirs[:] = []
                     continue
                 seen.add(real)
-                walked.append((root, files))
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                walked.append((root, [f for f in files if not f.startswith(".")]))
             found = [
                 (os.path.join(root, f), class_to_idx[target_class])
                 for root, files in sorted(walked)
@@ -186,6 +201,8 @@ def _imagefolder(path: Path, train_tf, eval_tf):
     sets = []
     for split, tf in (("train", train_tf), ("val", eval_tf)):
         d = path / split
+        if d.exists() and not d.is_dir():
+            raise DataError(f"{d} is a file, not a directory (expected {path}/{split}/<class>/*)")
         if not d.is_dir():
             raise DataError(
                 f"{path} has no {split}/ folder (expected {path}/train/<class>/* and {path}/val/<class>/*)"

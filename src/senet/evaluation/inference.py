@@ -34,10 +34,15 @@ class Predictor:
     _names: dict = field(default_factory=dict, repr=False)
 
     def classes(self, num_classes: int) -> list[str]:
-        """The names of the model's ``num_classes`` outputs: the checkpoint's, ImageNet's for 1000 classes
-        (torchvision's list, shipped offline), else the indices."""
+        """The names of the model's ``num_classes`` outputs: the checkpoint's (as many as the outputs, or
+        refused), ImageNet's for 1000 classes (torchvision's list, shipped offline), else the indices."""
         if num_classes not in self._names:
-            if self.card_classes is not None and len(self.card_classes) == num_classes:
+            if self.card_classes is not None and len(self.card_classes) != num_classes:
+                raise SenetError(
+                    f"the checkpoint names {len(self.card_classes)} classes, the model has {num_classes} "
+                    "outputs: load the checkpoint into the model it was saved from"
+                )
+            if self.card_classes is not None:
                 names = [str(c) for c in self.card_classes]
             elif num_classes == 1000:
                 from torchvision.models._meta import _IMAGENET_CATEGORIES

@@ -23,8 +23,14 @@ __all__ = ["scale_add_relu", "add_relu", "triton_enabled"]
 
 @functools.cache
 def triton_enabled() -> bool:
-    """``SENET_TRITON=1``, CUDA present and Triton importable (checked once per process)."""
-    if os.environ.get("SENET_TRITON", "0") != "1" or not torch.cuda.is_available():
+    """``SENET_TRITON=1``, CUDA present and Triton importable (checked once per process); a value other
+    than 0 or 1 is refused."""
+    value = os.environ.get("SENET_TRITON", "0").strip() or "0"
+    if value not in ("0", "1"):
+        from ..errors import SenetError
+
+        raise SenetError(f"SENET_TRITON={value!r}: set it to 1 (the Triton kernel on CUDA) or 0, or unset it")
+    if value != "1" or not torch.cuda.is_available():
         return False
     try:
         import triton  # noqa: F401

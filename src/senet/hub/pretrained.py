@@ -12,6 +12,8 @@ checked about the file. Downloads use the ecosystem's own tools and caches, and 
   of these URLs (a mirror inside a cluster).
 
 Without network and without a cached copy the error is one line naming the file and where to put it.
+Each variable is checked where it is read: a URL that is none, a cache directory that is a file, or an
+``HF_HUB_OFFLINE`` that is neither on nor off is one line naming the variable and the form it must take.
 """
 
 from __future__ import annotations
@@ -206,11 +208,32 @@ def _hash_prefix(url: str) -> str | None:
 
 
 def _mirror(url: str) -> str:
-    base = os.environ.get("SENET_WEIGHTS_BASE_URL")
+    base = _env_url("SENET_WEIGHTS_BASE_URL", ("http", "https", "file"))
     if not base:
         return url
     parts = urlsplit(url)
     return base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _env_url(name: str, schemes: tuple[str, ...]) -> str | None:
+    """The URL an environment variable holds (None when unset or empty); anything else is one line naming
+    the variable and the form it must take."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in schemes or not (parts.netloc or parts.scheme.lower() == "file"):
+        forms = " or ".join(f"{s}://HOST/..." if s != "file" else "file:///PATH" for s in schemes)
+        raise SenetError(f"{name}={value!r} is not a URL: set it to {forms}, or unset it")
+    return value
+
+
+def _env_dir(name: str) -> str | None:
+    """A directory an environment variable names (None when unset or empty); an existing file is refused."""
+    value = os.environ.get(name, "").strip()
+    if value and os.path.exists(value) and not os.path.isdir(value):
+        raise SenetError(f"{name}={value!r} is a file, not a directory: point it at a directory, or unset it")
+    return value or None
 
 
 def download(tag: Tag, progress: bool = True) -> Path:
@@ -226,10 +249,9 @@ def _from_hub(tag: Tag, progress: bool) -> Path:
 
     repo, filename = tag.url[len("hf://") :].rsplit("/", 1)
     # huggingface_hub reads its environment once, at import: read it now, so a setting made later counts
-    endpoint = os.environ.get("HF_ENDPOINT") or None
-    cache = os.environ.get("HF_HUB_CACHE") or (
-        os.path.join(os.environ["HF_HOME"], "hub") if os.environ.get("HF_HOME") else None
-    )
+    endpoint = _env_url("HF_ENDPOINT", ("http", "https"))
+    home = _env_dir("HF_HOME")
+    cache = _env_dir("HF_HUB_CACHE") or (os.path.join(home, "hub") if home else None)
     offline = _offline()
     quiet = logging.getLogger("huggingface_hub")  # its retry warnings: the error below is the one line
     level = quiet.level
@@ -283,7 +305,7 @@ def _bar(show: bool):
 def _from_url(tag: Tag, progress: bool) -> Path:
     import torch.hub
 
-    url = _mirror(tag.url)
+    url = _mirror(tag.url)  # a malformed SENET_WEIGHTS_BASE_URL is refused before the cache is looked at
     name = Path(urlsplit(tag.url).path).name
     dest = Path(torch.hub.get_dir()) / "checkpoints" / name
     prefix = _hash_prefix(tag.url)
@@ -307,8 +329,16 @@ def _from_url(tag: Tag, progress: bool) -> Path:
 
 
 def _offline() -> bool:
-    """huggingface_hub's setting, read as it reads it, for every download."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    """huggingface_hub's setting, read as it reads it, for every download; a value that is neither on nor
+    off (``HF_HUB_OFFLINE=y``, which huggingface_hub would read as off) is refused."""
+    value = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise SenetError(
+        f"HF_HUB_OFFLINE={value!r} is neither on nor off: set it to 1 (offline) or 0, or unset it"
+    )
 
 
 def _sha256(path: Path) -> str:

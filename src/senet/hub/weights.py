@@ -55,9 +55,9 @@ def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
                 meta = f.metadata() or {}
         except (SafetensorError, OSError, ValueError) as e:
             raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from None
-        return _unwrap(obj, path), _card_from_metadata(meta)
+        return _unwrap(obj, path), _card_from_metadata(meta, path)
     obj = torch_load_safely(path)
-    return _unwrap(obj, path), _card_from_checkpoint(obj)
+    return _unwrap(obj, path), _card_from_checkpoint(obj, path)
 
 
 # ---- cards: what a file holds ---------------------------------------------------------------------------
@@ -109,25 +109,84 @@ def apply_preprocess(model: nn.Module, card: Mapping | None) -> None:
     )
 
 
-def _card_from_metadata(meta: dict) -> dict | None:
+def _card_from_metadata(meta: dict, where) -> dict | None:
     if "senet_card" in meta:
         try:
-            return json.loads(meta["senet_card"])
-        except ValueError:
-            return None
+            card = json.loads(meta["senet_card"])
+        except ValueError as e:
+            raise CheckpointError(
+                f"{where}: its senet card (the safetensors metadata 'senet_card') is not valid JSON ({e}); "
+                "restore the file from the run that wrote it"
+            ) from None
+        return check_card_fields(card, where)
     if "senet_model" in meta:  # written before cards: the name only
-        return {"model": meta["senet_model"], "options": {}}
+        return check_card_fields({"model": meta["senet_model"], "options": {}}, where)
     return None
 
 
-def _card_from_checkpoint(obj) -> dict | None:
+def _card_from_checkpoint(obj, where) -> dict | None:
     if not isinstance(obj, Mapping):
         return None
-    if isinstance(obj.get("card"), Mapping):
-        return dict(obj["card"])
+    if obj.get("card") is not None:
+        return check_card_fields(obj["card"], where)
     cfg = obj.get("config")
     if isinstance(cfg, Mapping) and cfg.get("model"):  # a training checkpoint written before cards
-        return {"model": cfg["model"], "options": dict(cfg.get("model_options") or {})}
+        return check_card_fields(
+            {"model": cfg["model"], "options": dict(cfg.get("model_options") or {})}, where
+        )
+    return None
+
+
+def check_card_fields(card, where) -> dict:
+    """A card as read from a file, checked once: its fields have their types, the class names are distinct
+    strings and as many as the classes it records. A hand-edited card that fails is one line naming the file."""
+    fix = (
+        "restore the file from the run that wrote it, or save it again with senet.save_weights(..., classes=)"
+    )
+
+    def bad(what: str):
+        return CheckpointError(f"{where}: its senet card {what}; {fix}")
+
+    if not isinstance(card, Mapping):
+        raise bad(f"is a {type(card).__name__}, not a JSON object")
+    card = dict(card)
+    if card.get("model") is not None and not isinstance(card["model"], str):
+        raise bad(f"names the model {card['model']!r}, not a model name")
+    if not isinstance(card.get("options", {}), Mapping):
+        raise bad(f"holds options {card['options']!r}, not a mapping of option names to values")
+    for key in ("preprocess",):
+        if key in card and not isinstance(card[key], Mapping):
+            raise bad(f"holds {key} {card[key]!r}, not a mapping")
+    if "revision" in card and (not isinstance(card["revision"], int) or isinstance(card["revision"], bool)):
+        raise bad(f"records revision {card['revision']!r}, not an integer")
+    points = card.get("se_points")
+    if points is not None and (not isinstance(points, list) or not all(isinstance(p, str) for p in points)):
+        raise bad(f"holds se_points {points!r}, not a list of module paths")
+    n = card.get("num_classes")
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise bad(f"records num_classes {n!r}, not a positive integer")
+    classes = card.get("classes")
+    if classes is not None:
+        problem = class_names_problem(classes, n)
+        if problem:
+            raise bad(problem)
+        card["classes"] = list(classes)
+    return card
+
+
+def class_names_problem(classes, num_classes: int | None) -> str | None:
+    """What is wrong with a list of class names for a model of ``num_classes`` outputs (None: nothing)."""
+    if isinstance(classes, str | bytes) or not isinstance(classes, list | tuple):
+        return f"holds the class names {classes!r}, not a list of names"
+    if not classes or not all(isinstance(c, str) and c for c in classes):
+        return "holds class names that are not all non-empty strings"
+    if num_classes is not None and len(classes) != num_classes:
+        return f"holds {len(classes)} class names for {num_classes} classes (every output needs its own name)"
+    seen: dict[str, int] = {}
+    for i, c in enumerate(classes):
+        if c in seen:
+            return f"class names repeat {c!r} (classes {seen[c]} and {i}); every output needs its own name"
+        seen[c] = i
     return None
 
 
@@ -285,7 +344,7 @@ def _load(model: nn.Module, checkpoint, strict: bool, head: bool = False) -> lis
     if isinstance(checkpoint, Mapping):  # a state_dict, or a checkpoint dict holding one
         sd, card, where = (
             _unwrap(checkpoint, "the state_dict"),
-            _card_from_checkpoint(checkpoint),
+            _card_from_checkpoint(checkpoint, "the state_dict"),
             "the state_dict",
         )
     elif isinstance(checkpoint, str | os.PathLike):
@@ -381,6 +440,9 @@ def save_weights(
     num_classes = getattr(model, "num_classes", None)
     if classes is not None and num_classes and len(classes) != num_classes:
         raise SenetError(f"save_weights: {len(classes)} class names for a model of {num_classes} classes")
+    problem = None if classes is None else class_names_problem(classes, None)
+    if problem:
+        raise SenetError(f"save_weights: classes= {problem}")
     bad = [k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise SenetError(f"refused to save {path}: {', '.join(bad[:3])} hold NaN or infinite values")
