@@ -287,6 +287,19 @@ def test_an_unreadable_image_with_strict_ends_the_run_with_its_workers(tmp_path,
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("scales", [[], ["--scales", "32,36"]])
+def test_evaluating_an_unreadable_image_with_strict_ends_with_its_workers(tmp_path, scales):
+    """``senet eval`` (single crop and multi-view) goes through the same loop guard as training: the
+    worker's error ends the verb at once instead of waiting on workers that ignore SIGTERM."""
+    bad = _folder_with_a_truncated_jpeg(tmp_path / "d", "val")
+    proc = _senet("eval", "--model", "resnet20_cifar", "--data", f"imagefolder:{tmp_path / 'd'}", "--strict",
+                  "--workers", "2", "--batch-size", "2", "--crop", "32", "--no-progress", "--device", "cpu",
+                  *(scales or ["--resize", "32"]))  # fmt: skip
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(err) == 1, proc.stderr[-3000:]
+    assert f"unreadable image {bad}" in err[0]
+
+
 def test_a_non_finite_stop_with_data_loader_workers_ends_the_run(tmp_path):
     proc = _senet("train", "--model", "resnet20_cifar", "--data", "synthetic", "--lr", "1e12", "--epochs", "1",
                   "--max-batches", "3", "--workers", "2", "--no-progress", "--no-tensorboard", "--device", "cpu",

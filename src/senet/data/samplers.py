@@ -5,6 +5,8 @@ shared out to the ranks (:class:`GlobalBatchShard`: N ranks see what one process
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
@@ -143,3 +145,19 @@ def _ignore_sigint(_worker_id: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def batches(loader):
+    """The loader's iterator, whose worker processes are shut down when the block is left, however it is
+    left (the end, a stop, an error): every loop over a :func:`loader` goes through it. Left to the garbage collector they can outlive the run: an error
+    raised in a worker comes back with a traceback whose frames hold the iterator in a reference cycle,
+    so the iterator lives until the interpreter exits, where multiprocessing joins workers that ignore
+    SIGTERM (:func:`loader`): the process never ends."""
+    it = iter(loader)
+    try:
+        yield it
+    finally:
+        shutdown = getattr(it, "_shutdown_workers", None)  # torch's multi-process iterator
+        if shutdown is not None:
+            shutdown()

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from ..data.samplers import batches
 from ..errors import CheckpointError, DataError, SenetError
 
 # Detectron's 1x: 12 epochs (90k iterations at batch 16), the rate divided by 10 at 8 and 11.
@@ -310,8 +311,8 @@ def evaluate(model, dataset, device, workers: int = 0, env=None) -> dict:
     part = torch.utils.data.Subset(dataset, range(rank, len(dataset), world))
     loader = torch.utils.data.DataLoader(part, 2, num_workers=workers, collate_fn=_collate)
     results = []
-    with torch.no_grad():
-        for images, targets in loader:
+    with torch.no_grad(), batches(loader) as it:  # its workers end on every way out
+        for images, targets in it:
             out = model([im.to(device) for im in images])
             for t, o in zip(targets, out):
                 boxes = o["boxes"].cpu()

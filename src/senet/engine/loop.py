@@ -194,7 +194,7 @@ def train_one_epoch(s: S.Session) -> torch.Tensor | None:
         leave=False,
     )
     tick, seen = time.perf_counter(), 0
-    with _batches(loader) as batches:  # its workers end here on every way out
+    with D.batches(loader) as batches:  # its workers end here on every way out
         while s.step_in_epoch < steps:
             limit = s.config.max_steps is not None and s.global_step >= s.config.max_steps
             if distributed.any_rank(
@@ -380,7 +380,7 @@ def _evaluate(s: S.Session, net=None) -> dict:
     val = D.eval_subset(s.val_set, s.env.world_size, s.env.rank)
     loader = D.loader(val, max(s.micro_batch, 64), workers=s.config.workers, pin=s.device.type == "cuda")
     watched = _Watched(net or s.net)
-    with _batches(loader) as batches:
+    with D.batches(loader) as batches:
         out = evaluate_loader(watched, batches, s.device, len(s.classes), s.autocast, s.memory_format)
     numbers = torch.tensor([out["loss"], out["top1_error"], out["top5_error"]])
     finite = torch.isfinite(numbers).all() and not bool(watched.non_finite)
@@ -392,22 +392,6 @@ def _evaluate(s: S.Session, net=None) -> dict:
             "Lower --lr or drop --amp fp16"
         )
     return out
-
-
-@contextlib.contextmanager
-def _batches(loader):
-    """The loader's iterator, whose worker processes are shut down when the block is left, however it is
-    left (the end, a stop, an error). Left to the garbage collector they can outlive the run: an error
-    raised in a worker comes back with a traceback whose frames hold the iterator in a reference cycle,
-    so the iterator lives until the interpreter exits, where multiprocessing joins workers that ignore
-    SIGTERM (``data.loader``): the process never ends."""
-    it = iter(loader)
-    try:
-        yield it
-    finally:
-        shutdown = getattr(it, "_shutdown_workers", None)  # torch's multi-process iterator
-        if shutdown is not None:
-            shutdown()
 
 
 def _finish(s: S.Session) -> dict:

@@ -34,8 +34,8 @@ def evaluate_loader(
     per_class = torch.zeros(2, num_classes, dtype=torch.float64, device=device)  # hits, counts
     k = min(5, num_classes)
     start = time.perf_counter()
-    with torch.no_grad():
-        for images, targets, skipped in loader:
+    with torch.no_grad(), D.batches(loader) as batches:  # its workers end on every way out
+        for images, targets, skipped in batches:
             if len(targets) == 0:  # every image of this batch was unreadable: counted, not evaluated
                 sums[3] += skipped
                 continue

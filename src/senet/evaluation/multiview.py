@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.samplers import batches
 from ..data.views import ViewPlan
 from ..errors import SenetError
 
@@ -43,8 +44,8 @@ def view_probabilities(
     probs, targets, skipped = [], [], 0
     start = time.perf_counter()
     bar = tqdm(total=len(loader.dataset), unit="img", desc="eval", disable=not progress, leave=False)
-    with torch.no_grad(), bar:
-        for views, y, bad in loader:
+    with torch.no_grad(), bar, batches(loader) as it:  # the loader's workers end on every way out
+        for views, y, bad in it:
             skipped += bad
             if not views:
                 bar.update(bad)
