@@ -331,7 +331,9 @@ class Rule:
             return v
         if self.kind is bool:
             if not isinstance(v, bool):
-                raise SenetTypeError(f"{name} must be True or False{' or None' if self.none else ''}, got {v!r}")
+                raise SenetTypeError(
+                    f"{name} must be True or False{' or None' if self.none else ''}, got {v!r}"
+                )
             return v
         if self.kind is int:
             if not isinstance(v, int) or isinstance(v, bool) or not self._in_range(v):
@@ -471,7 +473,7 @@ def check_together(r: Recipe, sets: dict, epochs: int) -> None:
     for key in ("warmup_epochs", "freeze_bn_epochs"):
         if key in sets and getattr(r, key) >= epochs:
             raise SenetError(
-                f"--set {key}={getattr(r, key)} is not shorter than the run ({epochs} epoch{"s" if epochs != 1 else ""}); "
+                f"--set {key}={getattr(r, key)} is not shorter than the run ({epochs} epoch(s)); "
                 f"set it below {epochs} or give more --epochs"
             )
     if r.nesterov and r.optimizer == "sgd" and r.momentum == 0:
