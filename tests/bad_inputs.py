@@ -556,6 +556,11 @@ CLI += [
         ["export", "resnet20_cifar", "--format", "onnx", "--out", "{tmp}/m.onnx", "--opset", "99999"],
         r"opset must be an integer from 18 to \d+ \(the installed",
     ),
+    (
+        "nothing to measure",
+        ["bench", "--models", "resnet20_cifar", "--size", "1", "--iters", "2", "--warmup", "0"],
+        r"size 1 is below resnet20_cifar's smallest input, 32 px",
+    ),
 ]
 
 # Library calls with wrong types or values: (class, call, expected); each must raise SenetError.

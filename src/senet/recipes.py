@@ -313,8 +313,9 @@ class Rule:
     ordered: bool = False  # tuples: non-decreasing (min <= max)
 
     def range_text(self) -> str:
-        high = "inf" if self.high is None or self.high == FLOAT32_MAX else f"{self.high:g}"
-        return f"{'(' if self.low_open else '['}{self.low:g}, {high}{')' if self.high_open else ']'}"
+        num = (lambda v: str(v)) if self.kind is int else (lambda v: f"{v:g}")  # noqa: E731
+        high = "inf" if self.high is None or self.high == FLOAT32_MAX else num(self.high)
+        return f"{'(' if self.low_open else '['}{num(self.low)}, {high}{')' if self.high_open else ']'}"
 
     def _in_range(self, v) -> bool:
         if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
