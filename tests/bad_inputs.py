@@ -431,7 +431,7 @@ CLI += [
     (
         "bad value",
         ["export", "resnet20_cifar", "--format", "onnx", "--out", "{tmp}/m.onnx", "--opset", "1"],
-        r"opset must be an integer of at least 18",
+        r"opset must be an integer from 18 to \d+",
     ),
     (
         "bad value",
@@ -538,6 +538,85 @@ CLI += [
         "misleading message",
         ["export", "resnet20_cifar", "--format", "onnx", "--out", "{text}/m.onnx"],
         r"cannot write .*text.txt' is a file, not a directory",
+    ),
+    # --- issue 22: recipe fields set by name (--set) are checked as their flags are ----------------------
+    (
+        "recipe field",
+        ["train", *RUN, "--set", "lr=-1", "--out", "{tmp}/r"],
+        r"--set lr=-1: lr must be in \(0, inf\)",
+    ),
+    (
+        "recipe field",
+        ["train", *RUN, "--set", "weight_decay=-0.001", "--out", "{tmp}/r"],
+        r"weight_decay must be in \[0, inf\)",
+    ),
+    (
+        "recipe field",
+        ["train", *RUN, "--set", "epochs=0", "--out", "{tmp}/r"],
+        r"epochs must be a positive integer",
+    ),
+    (
+        "recipe field",
+        ["train", *RUN, "--set", "ref_batch=0", "--out", "{tmp}/r"],
+        r"ref_batch must be a positive",
+    ),
+    (
+        "recipe field",
+        ["train", *RUN, "--set", "momentum=1.5", "--out", "{tmp}/r"],
+        r"momentum must be in \[0, 1\)",
+    ),
+    (
+        "recipe field",
+        ["train", *RUN, "--set", "crop_scale=1,0.2", "--out", "{tmp}/r"],
+        r"crop_scale must be 2 numbers in \(0, 1\], the smaller first",
+    ),
+    (
+        "recipe field",
+        ["train", *RUN, "--set", "warmup_epochs=5", "--out", "{tmp}/r"],
+        r"warmup_epochs=5 is not shorter than the run \(1 epoch",
+    ),
+    ("recipe field", ["train", *RUN, "--set", "gamma=0", "--out", "{tmp}/r"], r"gamma must be in \(0, 1\]"),
+    (
+        "recipe field",
+        ["train", *RUN, "--set", "plateau_patience=-1", "--out", "{tmp}/r"],
+        r"plateau_patience must be an integer >= 0",
+    ),
+    (
+        "recipe field",
+        ["train", *RUN, "--set", "freeze_bn_epochs=-1", "--out", "{tmp}/r"],
+        r"freeze_bn_epochs must be an integer >= 0",
+    ),
+    (
+        "recipe field",
+        ["train", *RUN, "--set", "step_epochs=0", "--out", "{tmp}/r"],
+        r"step_epochs must be a positive",
+    ),
+    # --- issue 22: a data set or a size that cannot measure anything -----------------------------------
+    (
+        "nothing to measure",
+        ["train", *RUN[:2], "--data", "imagefolder:{folder}", "--out", "{tmp}/r"],
+        r"holds 1 class \('only'\); .*at least 2 classes",
+    ),
+    (
+        "nothing to measure",
+        ["eval", "--model", "resnet20_cifar", "--data", "imagefolder:{folder}", "--workers", "0"],
+        r"at least 2 classes",
+    ),
+    (
+        "nothing to measure",
+        ["train", *RUN, "--image-size", "1", "--out", "{tmp}/r"],
+        r"--image-size 1 is below resnet20_cifar's smallest input, 32 px",
+    ),
+    # --- issue 22: numeric options of the other verbs ---------------------------------------------------
+    (
+        "bad value",
+        ["export", "resnet20_cifar", "--format", "onnx", "--out", "{tmp}/m.onnx", "--opset", "99999"],
+        r"opset must be an integer from 18 to \d+ \(the installed",
+    ),
+    (
+        "nothing to measure",
+        ["bench", "--models", "resnet20_cifar", "--size", "1", "--iters", "2", "--warmup", "0"],
+        r"size 1 is below resnet20_cifar's smallest input, 32 px",
     ),
 ]
 
@@ -688,6 +767,8 @@ DESCRIPTIONS = {
     "a torchrun rank that is no number",
     "weight card": "hand-edited weight cards: unreadable, repeated class names, fewer names than outputs",
     "misleading message": "an option of another verb or a misspelt one, a file where a directory belongs",
+    "recipe field": "`--set KEY=VALUE` out of the field's range, fields that disagree (a warm-up longer than the run)",
+    "nothing to measure": "one class, an image size below the model's smallest input",
 }
 
 

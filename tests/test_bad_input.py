@@ -41,6 +41,11 @@ def prepared(tmp_path_factory):
     (base / "bare" / "metrics.csv").write_text("epoch,train_loss\n1,2.3\n")
     (base / "text.txt").write_text("not a checkpoint\n")
     _hand_edited_cards(base)
+    from PIL import Image
+
+    for split in ("train", "val"):  # an image folder of one class: nothing to tell apart
+        (base / "folder" / split / "only").mkdir(parents=True)
+        Image.new("RGB", (40, 40), (90, 120, 30)).save(base / "folder" / split / "only" / "a.png")
     return {
         "run": base / "run",
         "se_run": base / "se_run",
@@ -53,6 +58,7 @@ def prepared(tmp_path_factory):
         "badcard": base / "badcard.safetensors",
         "dupcard": base / "dupcard.safetensors",
         "shortcard": base / "shortcard.safetensors",
+        "folder": base / "folder",
         "base": base,
     }
 

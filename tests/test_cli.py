@@ -88,3 +88,21 @@ def test_a_closed_pipe_is_not_an_error(monkeypatch, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr()
     assert out.err == "" and out.out == ""  # the patched verb ran (a real `list` prints the models)
+
+
+def test_eval_reports_top5_as_na_when_five_guesses_cover_every_class(capsys):
+    """With 3 classes a top-5 error is 0 whatever the model does: `senet eval` says n/a, not 0.00%."""
+    argv = [
+        "eval",
+        "--model",
+        "resnet20_cifar",
+        "--data",
+        "synthetic:3",
+        "--workers",
+        "0",
+        "--batch-size",
+        "64",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "top-5 error n/a (3 classes)" in out and "top-5 error 0.00%" not in out

@@ -69,6 +69,7 @@ def run(args):
         + (f", {r['skipped']} unreadable skipped" if r["skipped"] else "")
         + ")"
     )
+    n = len(r["classes"])
     if "per_scale" in r:
         v = r["views"]
         how = "whole image" if v["fully_convolutional"] else f"{v['crops']} crop(s) of {v['crop']}"
@@ -77,14 +78,19 @@ def run(args):
         for s in r["per_scale"]:
             one, many = s["single_view"], s["multi_view"]
             print(
-                f"{s['scale']:>5}  {s['views']:>5}  {one['top1_error']:>10.2f}% / {one['top5_error']:.2f}%"
-                f"  {many['top1_error']:>10.2f}% / {many['top5_error']:.2f}%"
+                f"{s['scale']:>5}  {s['views']:>5}  {one['top1_error']:>10.2f}% / {_top5(one, n)}"
+                f"  {many['top1_error']:>10.2f}% / {_top5(many, n)}"
             )
         print("fused over every view:")
     print(
-        f"top-1 error {r['top1_error']:.2f}%  top-5 error {r['top5_error']:.2f}%  loss {r['loss']:.4f}  "
+        f"top-1 error {r['top1_error']:.2f}%  top-5 error {_top5(r, n)}  loss {r['loss']:.4f}  "
         f"{r['images_per_s']:.0f} images/s"
     )
     worst = sorted(zip(r["per_class_accuracy"], r["classes"]))[:10]
     print("lowest per-class accuracy: " + ", ".join(f"{c} {a:.1f}%" for a, c in worst))
     return 0
+
+
+def _top5(result: dict, classes: int) -> str:
+    """Top-5 error, or n/a where 5 guesses cover every class (the error is 0 whatever the model does)."""
+    return f"{result['top5_error']:.2f}%" if classes > 5 else f"n/a ({classes} classes)"

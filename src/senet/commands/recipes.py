@@ -13,7 +13,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..engine.recipes import get_recipe, list_recipes
+    from ..engine.recipes import get_recipe, list_recipes, settable
 
     for name in args.names or list_recipes():
         r = get_recipe(name)
@@ -22,10 +22,12 @@ def run(args):
             continue
         print(f"{r.name}: {r.describe()}")
         print(f"    source: {r.source}")
-        if args.names:  # named: every field, as `senet train --set KEY=VALUE` takes them
-            for k, v in r.as_dict().items():
-                if k not in ("name", "source"):
-                    print(
-                        f"    {k} = {'none' if v is None else ','.join(map(str, v)) if isinstance(v, tuple) else v}"
-                    )
+        if args.names:  # named: every settable field, as `senet train --set KEY=VALUE` takes them
+            if r.published:
+                print(f"    published: {r.published}")
+            for k in settable():
+                v = getattr(r, k)
+                print(
+                    f"    {k} = {'none' if v is None else ','.join(map(str, v)) if isinstance(v, tuple) else v}"
+                )
     return 0

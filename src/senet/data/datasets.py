@@ -74,6 +74,11 @@ def build(spec: str, views: Views, strict: bool = False) -> tuple[Dataset, Datas
         train, val, classes = _imagefolder(path, train_tf, eval_tf)
     else:
         train, val, classes = _cifar(kind, path, train_tf, eval_tf)
+    if len(classes) < 2:  # one class: every prediction is right, the errors measure nothing
+        raise DataError(
+            f"{spec} holds {len(classes)} class ({', '.join(map(repr, classes))}); training and error rates "
+            "need at least 2 classes: add a folder per class under train/ and val/"
+        )
     return Skipping(train, strict), Skipping(val, strict), classes, (mean, std)
 
 

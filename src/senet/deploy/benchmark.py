@@ -202,6 +202,11 @@ class _Runner:
         names = [n for n, _ in chain]
         deploy = _check_chain(ref, chain, cfg)  # refused before a model is built
         model = load_model(model_ref, cfg.num_classes)
+        smallest = getattr(model, "default_cfg", {}).get("min_input_size", 1)
+        if cfg.size < smallest:  # nothing left to convolve: the timing would be of padding
+            raise SenetError(
+                f"size {cfg.size} is below {model_ref}'s smallest input, {smallest} px; give --size {smallest} or more"
+            )
         self.ref, self.params = ref, sum(p.numel() for p in model.parameters())
         model.train(cfg.mode == "train")
         self.amp = "bf16" if "bf16" in names else cfg.amp

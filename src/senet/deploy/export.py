@@ -51,6 +51,35 @@ def _resolve(model, checkpoint, num_classes, options) -> tuple[nn.Module, int, i
     return model.eval(), cfg.get("input_size", (3, 224, 224))[-1], cfg.get("min_input_size", 8)
 
 
+def opset_range() -> tuple[int, int]:
+    """The opsets ``--opset`` takes: from the dynamo exporter's own (torch's torchlib; lower ones go through a
+    version conversion that fails) to the newest the installed onnx knows (higher ones fail to convert and
+    the file would be written at another opset)."""
+    try:
+        from torch.onnx._internal.exporter._constants import TORCHLIB_OPSET as low
+    except ImportError:  # another torch: the minimum of the torch this was written against
+        low = MIN_OPSET
+    try:
+        import onnx
+
+        high = onnx.defs.onnx_opset_version()
+    except ImportError:
+        raise SenetError("ONNX export needs the onnx package: pip install onnx onnxscript") from None
+    return low, high
+
+
+def check_opset(opset) -> None:
+    """``opset`` is None (the exporter's default) or an opset the installed exporter writes."""
+    if opset is None:
+        return
+    low, high = opset_range()
+    if not isinstance(opset, int) or isinstance(opset, bool) or not low <= opset <= high:
+        raise SenetError(
+            f"opset must be an integer from {low} to {high} (the installed torch ONNX exporter and onnx), "
+            f"got {opset!r}"
+        )
+
+
 @contextlib.contextmanager
 def quiet_export():
     """torch.export, the ONNX exporter and the quantizers log their symbolic-shape reasoning (failed attempts
@@ -134,10 +163,9 @@ def export(
     if dynamic_size and format != "onnx":
         raise SenetError("--dynamic-size is for ONNX; a TorchScript trace keeps the sizes it saw")
     check_choice("format", format, FORMATS)
-    if opset is not None and (not isinstance(opset, int) or isinstance(opset, bool) or opset < MIN_OPSET):
-        raise SenetError(
-            f"opset must be an integer of at least {MIN_OPSET} (torch's ONNX exporter), got {opset!r}"
-        )
+    if opset is not None and format != "onnx":
+        raise SenetError("--opset is for ONNX; drop it for TorchScript")
+    check_opset(opset)
     from ..engine.rundir import RUN_FILES
 
     inputs = [checkpoint] if isinstance(checkpoint, str | os.PathLike) else []

@@ -8,7 +8,6 @@ values are written to ``config.json`` in the run directory. ``senet train`` buil
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from dataclasses import dataclass, field
 
@@ -16,9 +15,25 @@ from .. import data as D
 from ..core.distributed import DistEnv
 from ..core.runtime import check_amp
 from ..errors import SenetError, SenetTypeError
-from .recipes import Recipe, default_recipe, get_recipe
+from .recipes import RULES, Recipe, Rule, default_recipe, get_recipe
 
-FLOAT32_MAX = 3.4028234663852886e38  # what the optimiser can hold: larger values overflow in torch
+
+def _optional(rule: Rule) -> Rule:
+    return dataclasses.replace(rule, none=True)  # None: the recipe's
+
+
+# The values each numeric field of a run takes; the fields a recipe has too use the recipe's rule, so
+# ``--lr`` and ``--set lr=`` (and ``senet.train(lr=...)``) accept exactly the same values.
+TRAIN_RULES: dict[str, Rule] = {
+    **{k: _optional(RULES[k]) for k in ("epochs", "batch_size", "lr", "weight_decay", "label_smoothing")},
+    "image_size": Rule(int, 1, none=True),
+    "accum_steps": Rule(int, 1),
+    "max_steps": Rule(int, 1, none=True),
+    "max_batches": Rule(int, 1, none=True),
+    "seed": Rule(int, 0, 2**31),
+    "workers": Rule(int, 0, 1024),
+    "freeze_backbone": Rule(int, 0),
+}
 
 
 @dataclass(frozen=True)
@@ -75,50 +90,40 @@ class TrainConfig:
                 what = {str: "a string", bool: "True or False"}.get(kinds, "a string or a path")
                 raise SenetTypeError(f"{name} must be {what}{' or None' if optional else ''}, got {v!r}")
         check_amp(self.amp)
-        for name in ("epochs", "batch_size", "accum_steps", "max_steps", "max_batches", "image_size"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
-                raise SenetError(f"{name} must be a positive integer, got {v!r}")
-        if (
-            not isinstance(self.freeze_backbone, int)
-            or isinstance(self.freeze_backbone, bool)
-            or self.freeze_backbone < 0
-        ):
-            raise SenetError(
-                f"freeze_backbone must be an integer >= 0 (epochs), got {self.freeze_backbone!r}"
-            )
+        for name, rule in TRAIN_RULES.items():
+            rule.check(name, getattr(self, name))
         if self.freeze_backbone and self.init is None:
             raise SenetError("freeze_backbone trains the classifier on a backbone from --init; give --init")
-        for name, high in (("seed", 2**31), ("workers", 1024)):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < high:
-                raise SenetError(f"{name} must be an integer in [0, {high}), got {v!r}")
-        for name, low, high, low_open in (
-            ("lr", 0.0, FLOAT32_MAX, True),
-            ("weight_decay", 0.0, FLOAT32_MAX, False),
-            ("label_smoothing", 0.0, 1.0, False),
-        ):
-            v = getattr(self, name)
-            if v is None:
-                continue
-            if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
-                raise SenetError(f"{name} must be a finite number, got {v!r}")
-            if v < low or (low_open and v == low) or v >= high:
-                interval = (
-                    f"{'(' if low_open else '['}{low:g}, {'inf' if high == FLOAT32_MAX else f'{high:g}'})"
-                )
-                raise SenetError(f"{name} must be in {interval}, got {v!r}")
         if not isinstance(self.overrides, dict):
             raise SenetTypeError(
                 f"overrides must be a dict of recipe fields, got {type(self.overrides).__name__}"
             )
-        from .recipes import settable
+        from .recipes import settable, with_sets
 
         unknown = sorted(set(self.overrides) - set(settable()))
         if unknown:
             raise SenetError(f"overrides {unknown} are not recipe fields; allowed: {', '.join(settable())}")
+        recipe = get_recipe(self._recipe_name())  # an unknown recipe is refused before any work
+        with_sets(recipe, self.overrides, self.epochs)  # each field in its range, the fields together
+        self._check_image_size()
         if not isinstance(self.model_options, dict):
             raise SenetError(f"model_options must be a dict, got {type(self.model_options).__name__}")
+
+    def _recipe_name(self) -> str:
+        return self.recipe or ("finetune" if self.init else default_recipe(self.data, self.model))
+
+    def _check_image_size(self) -> None:
+        """The training size must leave the model something to convolve (``model_info().min_input_size``)."""
+        from ..models.factory import model_info
+
+        info = model_info(self.model)
+        size = self.image_size or (info.input_size[-1] if self.data.startswith("imagefolder") else 32)
+        if size < info.min_input_size:
+            given = "--image-size" if self.image_size else "the data's image size"
+            raise SenetError(
+                f"{given} {size} is below {self.model}'s smallest input, {info.min_input_size} px; "
+                f"give --image-size {info.min_input_size} or more"
+            )
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -146,10 +151,8 @@ def resolve(config: TrainConfig, env: DistEnv) -> tuple[Recipe, dict]:
     from ..models.factory import model_info
     from .recipes import with_sets
 
-    recipe = get_recipe(
-        config.recipe or ("finetune" if config.init else default_recipe(config.data, config.model))
-    )
-    recipe = with_sets(recipe, config.overrides)
+    recipe = get_recipe(config._recipe_name())
+    recipe = with_sets(recipe, config.overrides, config.epochs)
     batch = config.batch_size or recipe.batch_size
     per_rank = env.world_size * config.accum_steps
     if batch % per_rank:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from dataclasses import dataclass
 
-from ..errors import SenetError
+from ..errors import SenetError, SenetTypeError
 
 SCHEDULES = ("step", "multistep", "plateau", "cosine")
 AUGMENTS = ("imagenet", "mobile", "cifar", "digits", "none")
@@ -294,6 +295,114 @@ OPTIMIZERS = ("sgd", "adamw", "rmsprop")
 AUTO_AUGMENTS = ("none", "randaugment", "trivialaugment", "autoaugment")
 CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "augment": AUGMENTS, "auto_augment": AUTO_AUGMENTS}
 FIXED = ("name", "source", "published")  # what a recipe is, not how it trains
+FLOAT32_MAX = 3.4028234663852886e38  # what the optimiser can hold: larger values overflow in torch
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The values one field takes: a kind, and a range (numbers, and each number of a tuple) or choices."""
+
+    kind: type  # int, float, bool, str or tuple (of floats)
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # (low, ...: low itself refused
+    high_open: bool = True  # ..., high): high itself refused
+    choices: tuple = ()
+    none: bool = False  # None allowed
+    length: int | None = None  # tuples: how many numbers
+    ordered: bool = False  # tuples: non-decreasing (min <= max)
+
+    def range_text(self) -> str:
+        num = (lambda v: str(v)) if self.kind is int else (lambda v: f"{v:g}")  # noqa: E731
+        high = "inf" if self.high is None or self.high == FLOAT32_MAX else num(self.high)
+        return f"{'(' if self.low_open else '['}{num(self.low)}, {high}{')' if self.high_open else ']'}"
+
+    def _in_range(self, v) -> bool:
+        if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
+            return False
+        return self.high is None or v < self.high or (not self.high_open and v == self.high)
+
+    def check(self, name: str, v):
+        """``v`` if this rule takes it, else a :class:`SenetError` naming the range."""
+        if v is None and self.none:
+            return v
+        if self.choices:
+            if v not in self.choices:
+                raise SenetError(f"{name} must be one of {', '.join(self.choices)}, got {v!r}")
+            return v
+        if self.kind is bool:
+            if not isinstance(v, bool):
+                raise SenetTypeError(
+                    f"{name} must be True or False{' or None' if self.none else ''}, got {v!r}"
+                )
+            return v
+        if self.kind is int:
+            if not isinstance(v, int) or isinstance(v, bool) or not self._in_range(v):
+                what = (
+                    "a positive integer"
+                    if (self.low, self.high) == (1, None)
+                    else f"an integer >= {self.low}"
+                    if self.high is None
+                    else f"an integer in {self.range_text()}"
+                )
+                raise SenetError(f"{name} must be {what}, got {v!r}")
+            return v
+        if self.kind is tuple:
+            ok = isinstance(v, tuple) and all(_finite(x) and self._in_range(x) for x in v)
+            ok = ok and (self.length is None or len(v) == self.length)
+            if not ok or (self.ordered and list(v) != sorted(v)):
+                count = f"{self.length} numbers" if self.length else "numbers"
+                order = ", the smaller first" if self.ordered else ""
+                raise SenetError(f"{name} must be {count} in {self.range_text()}{order}, got {v!r}")
+            return v
+        if not _finite(v):
+            raise SenetError(f"{name} must be a finite number, got {v!r}")
+        if not self._in_range(v):
+            raise SenetError(f"{name} must be in {self.range_text()}, got {v!r}")
+        return v
+
+
+def _finite(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+POSITIVE, COUNT = Rule(int, 1), Rule(int, 0)  # epochs, batches: at least 1; epochs of a phase: 0 is none
+RATE, FRACTION = Rule(float, 0, None), Rule(float, 0, 1)  # [0, inf) and [0, 1)
+# Every recipe field ``senet train --set`` takes, with the values its consumer accepts (torch's optimisers,
+# schedules and transforms, and what makes a run at all); the same rules check the flags of the same name.
+RULES: dict[str, Rule] = {
+    "epochs": POSITIVE,
+    "batch_size": POSITIVE,
+    "lr": Rule(float, 0, FLOAT32_MAX, low_open=True),
+    "ref_batch": POSITIVE,
+    "weight_decay": Rule(float, 0, FLOAT32_MAX),
+    "momentum": FRACTION,  # 1 never forgets a gradient, above 1 diverges
+    "nesterov": Rule(bool),
+    "schedule": Rule(str, choices=SCHEDULES),
+    "step_epochs": POSITIVE,
+    "milestones": Rule(tuple, 0, 1, low_open=True, ordered=True),  # fractions of the epochs
+    "gamma": Rule(float, 0, 1, low_open=True, high_open=False),  # the factor the rate falls by: (0, 1]
+    "plateau_patience": COUNT,
+    "plateau_reductions": COUNT,
+    "label_smoothing": FRACTION,
+    "class_balanced": Rule(bool),
+    "se_bias": Rule(bool, none=True),
+    "augment": Rule(str, choices=AUGMENTS),
+    "crop_scale": Rule(tuple, 0, 1, low_open=True, high_open=False, length=2, ordered=True),
+    "crop_ratio": Rule(tuple, 0, 100, low_open=True, high_open=False, length=2, ordered=True),
+    "cutout": COUNT,
+    "freeze_bn_epochs": COUNT,
+    "warmup_epochs": COUNT,
+    "optimizer": Rule(str, choices=OPTIMIZERS),
+    "norm_weight_decay": Rule(float, 0, FLOAT32_MAX, none=True),
+    "clip_grad_norm": RATE,
+    "mixup_alpha": RATE,
+    "cutmix_alpha": RATE,
+    "ema_decay": FRACTION,
+    "auto_augment": Rule(str, choices=AUTO_AUGMENTS),
+    "random_erasing": FRACTION,
+    "drop_path_rate": FRACTION,
+}
 
 
 def settable() -> list[str]:
@@ -302,64 +411,76 @@ def settable() -> list[str]:
 
 
 def parse_sets(items) -> dict:
-    """``["ema_decay=0.9998", "optimizer=adamw"]`` -> typed values, checked against the recipe's fields."""
+    """``["ema_decay=0.9998", "optimizer=adamw"]`` -> typed values, checked against the fields' rules."""
     out = {}
-    defaults = {f.name: f.default for f in dataclasses.fields(Recipe) if f.name not in FIXED}
+    keys = settable()
     for item in items or ():
         key, eq, text = str(item).partition("=")
         key = key.strip().replace("-", "_")
-        if not eq or key not in defaults:
-            close = difflib.get_close_matches(key, defaults, n=3, cutoff=0.5)
+        if not eq or key not in keys:
+            close = difflib.get_close_matches(key, keys, n=3, cutoff=0.5)
             hint = f"did you mean {', '.join(close)}? " if close else ""
-            raise SenetError(f"--set {item!r}: {hint}KEY=VALUE with KEY one of {', '.join(defaults)}")
-        out[key] = _value(key, text.strip(), defaults[key])
+            raise SenetError(f"--set {item!r}: {hint}KEY=VALUE with KEY one of {', '.join(keys)}")
+        text = text.strip()
+        try:
+            out[key] = RULES[key].check(key, _value(key, text))
+        except SenetError as e:
+            raise type(e)(f"--set {key}={text}: {e}") from None
     return out
 
 
-def _value(key: str, text: str, default):
-    if key in CHOICES:
-        if text not in CHOICES[key]:
-            raise SenetError(f"--set {key}={text}: allowed are {', '.join(CHOICES[key])}")
+def _value(key: str, text: str):
+    rule = RULES[key]
+    if rule.choices:
+        if text not in rule.choices:
+            raise SenetError(f"allowed are {', '.join(rule.choices)}")
         return text
-    kind = {
-        "se_bias": bool,
-        "norm_weight_decay": float,
-        "epochs": int,
-        "batch_size": int,
-        "ref_batch": int,
-    }.get(key, type(default) if default is not None else float)
     try:
-        if text.lower() == "none" and key in ("se_bias", "norm_weight_decay"):
+        if text.lower() == "none" and rule.none:
             return None
-        if kind is bool:
+        if rule.kind is bool:
             if text.lower() not in ("true", "false", "1", "0"):
                 raise ValueError
             return text.lower() in ("true", "1")
-        if kind is tuple:
+        if rule.kind is tuple:
             return tuple(float(v) for v in text.split(",") if v.strip())
-        return kind(text)
+        return rule.kind(text)
     except ValueError:
         what = {bool: "true or false", int: "an integer", float: "a number", tuple: "comma-separated numbers"}
-        raise SenetError(f"--set {key}={text}: {key} takes {what.get(kind, kind.__name__)}") from None
+        raise SenetError(f"{key} takes {what[rule.kind]}{' or none' if rule.none else ''}") from None
 
 
-def with_sets(recipe: Recipe, sets: dict) -> Recipe:
-    """The recipe with fields set by name, checked (ranges of the new training pieces)."""
+def with_sets(recipe: Recipe, sets: dict, epochs: int | None = None) -> Recipe:
+    """The recipe with fields set by name, every field checked against its rule, and the fields checked
+    against each other; ``epochs``: the run's (default: the recipe's)."""
+    unknown = sorted(set(sets or {}) - set(RULES))
+    if unknown:
+        raise SenetError(f"{unknown} are not recipe fields; allowed: {', '.join(settable())}")
     r = dataclasses.replace(recipe, **sets) if sets else recipe
-    for key, low, high in (("mixup_alpha", 0, None), ("cutmix_alpha", 0, None), ("clip_grad_norm", 0, None),
-                           ("ema_decay", 0, 1), ("warmup_epochs", 0, None), ("label_smoothing", 0, 1),
-                           ("random_erasing", 0, 1), ("drop_path_rate", 0, 1)):  # fmt: skip
-        v = getattr(r, key)
-        if not v >= low or (high is not None and not v < high):
-            raise SenetError(f"--set {key}={v}: must be in [{low}, {high if high is not None else 'inf'})")
+    for key in settable():
+        RULES[key].check(key, getattr(r, key))
+    check_together(r, sets or {}, epochs or r.epochs)
+    return r
+
+
+def check_together(r: Recipe, sets: dict, epochs: int) -> None:
+    """Fields that must agree: a warm-up or BN freeze set for a run must be shorter than it (a preset's own
+    is shortened with the run), Nesterov needs a momentum, a multistep schedule needs milestones."""
     if r.warmup_epochs and r.schedule == "plateau":
         raise SenetError(
             f"--set warmup_epochs={r.warmup_epochs}: the {r.name} recipe divides on a plateau, which torch's "
             "SequentialLR cannot follow a warm-up with; use --set schedule=cosine (or step) with a warm-up"
         )
-    if r.norm_weight_decay is not None and not r.norm_weight_decay >= 0:
-        raise SenetError(f"--set norm_weight_decay={r.norm_weight_decay}: must be >= 0 (or none)")
-    return r
+    for key in ("warmup_epochs", "freeze_bn_epochs"):
+        if key in sets and getattr(r, key) >= epochs:
+            raise SenetError(
+                f"--set {key}={getattr(r, key)} is not shorter than the run ({epochs} epoch(s)); "
+                f"set it below {epochs} or give more --epochs"
+            )
+    if r.nesterov and r.optimizer == "sgd" and r.momentum == 0:
+        raise SenetError("Nesterov needs a momentum: --set momentum=0.9 (or --set nesterov=false)")
+    if r.schedule == "multistep" and not r.milestones:
+        raise SenetError("the multistep schedule needs milestones: --set milestones=0.5,0.75 (fractions)")
 
 
 def list_recipes() -> list[str]:
