@@ -742,10 +742,20 @@ LIBRARY = [
     ),
 ]
 
+# A stop signal that arrives while the run is being built (the data read, the model made): the run stops
+# before its first step with the shell's code for the signal (128 + N), no traceback, no run directory.
+# ``(class, argv, signal, exit code, expected stdout line)``; SIGINT is sent to a process that ignored it
+# at its start, as a script's background job does. tests/test_bad_input.py sends the signal from inside
+# the start-up (senet.engine.state.build), so the case does not depend on timing.
+STOPS = [
+    ("stop signal", ["train", *RUN, *TINY, "--out", "{tmp}/r"], "SIGINT", 130, r"SIGINT during start-up"),
+    ("stop signal", ["train", *RUN, *TINY, "--out", "{tmp}/r"], "SIGTERM", 143, r"SIGTERM during start-up"),
+]
+
 
 def classes() -> dict[str, int]:
     counts: dict[str, int] = {}
-    for kind, *_ in CLI + LIBRARY:
+    for kind, *_ in CLI + LIBRARY + STOPS:
         counts[kind] = counts.get(kind, 0) + 1
     return counts
 
@@ -769,6 +779,7 @@ DESCRIPTIONS = {
     "misleading message": "an option of another verb or a misspelt one, a file where a directory belongs",
     "recipe field": "`--set KEY=VALUE` out of the field's range, fields that disagree (a warm-up longer than the run)",
     "nothing to measure": "one class, an image size below the model's smallest input",
+    "stop signal": "SIGINT (also when ignored at start) or SIGTERM while the run is being built: exit 130/143",
 }
 
 

@@ -112,6 +112,35 @@ def test_cli(kind, argv, expected, prepared, tmp_path, capsys, monkeypatch):
     assert not any(tmp_path.iterdir()), f"left behind: {list(tmp_path.iterdir())}"
 
 
+@pytest.mark.parametrize("kind,argv,name,code,expected", B.STOPS, ids=[s[2] for s in B.STOPS])
+def test_stop(kind, argv, name, code, expected, tmp_path):
+    """In a fresh process (a signal handler is per process): the signal arrives during start-up."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, sys\n"
+        "from senet.engine import state as S\n"
+        "from senet.cli import main\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a script's background job starts\n"
+        "build = S.build\n"
+        "def build_then_signal(*a, **kw):\n"
+        f"    os.kill(os.getpid(), signal.{name})\n"
+        "    return build(*a, **kw)\n"
+        "S.build = build_then_signal\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    args = [a.format(tmp=tmp_path) for a in argv]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == code, (proc.returncode, proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert re.search(expected, proc.stdout), proc.stdout
+    assert not any(tmp_path.iterdir()), f"left behind: {list(tmp_path.iterdir())}"
+
+
 @pytest.mark.parametrize("kind,call,expected", B.LIBRARY, ids=[c[1].split("(")[0] for c in B.LIBRARY])
 def test_library(kind, call, expected, tmp_path):
     with pytest.raises(senet.SenetError, match=expected) as info:
