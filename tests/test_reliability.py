@@ -359,6 +359,30 @@ def test_ctrl_c_while_the_run_is_built_is_exit_130_and_leaves_nothing(tmp_path, 
     assert not (tmp_path / "r").exists()
 
 
+def test_ctrl_c_while_the_verb_loads_is_exit_130_when_sigint_was_ignored(tmp_path):
+    """Before any verb runs (the parser imports torch): a SIGINT to a process that started with it ignored
+    is still Ctrl-C, exit 130 without a traceback (it used to be lost and the verb ran to its end)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal, sys\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a script's background job starts\n"
+        "import senet.cli as cli\n"
+        "build = cli.build_parser\n"
+        "def build_after_sigint():\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return build()\n"
+        "cli.build_parser = build_after_sigint\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    cmd = [sys.executable, "-c", code, *START_UP_RUN, "--out", str(tmp_path / "r")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 130 and "Traceback" not in proc.stderr, (proc.returncode, proc.stderr[-3000:])
+    assert not (tmp_path / "r").exists()
+
+
 def test_sigterm_while_the_run_is_built_is_exit_143_and_leaves_nothing(tmp_path):
     import subprocess
     import sys

@@ -12,7 +12,9 @@ import errno
 import importlib
 import os
 import pkgutil
+import signal
 import sys
+import threading
 
 from . import commands
 from .errors import SenetError
@@ -93,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one verb. Every error a user can cause is one line on stderr and exit 2; Ctrl-C is exit 130."""
     verb = "senet"
+    _honour_ctrl_c()
     try:
         parser = build_parser()  # imports torch: Ctrl-C may land here too
         args = parser.parse_args(argv)
@@ -111,6 +114,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{verb}: interrupted", file=sys.stderr)
         return 130
     return 2
+
+
+def _honour_ctrl_c() -> None:
+    """A process that starts with SIGINT ignored (a script's background job) would lose a Ctrl-C or
+    ``kill -INT`` sent while torch and the verb load: take it as Ctrl-C (exit 130) from the start, as
+    training does once it runs (``senet.engine.state.stop_on_signals``). Only the main thread can."""
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _os_error(e: OSError) -> str:
