@@ -29,6 +29,7 @@ def test_each_entry_point_imports_on_its_own():
 
     snippets = [
         "import senet; senet.evaluate",
+        "import senet.evaluation",
         "import senet.evaluation.evaluator",
         "import senet; senet.train",
         "import senet; senet.export, senet.bench, senet.excitations, senet.report, senet.ablate",
