@@ -199,9 +199,8 @@ def _outcome(argv, capsys):
 
 
 def test_the_flag_and_the_set_of_a_field_accept_the_same_values(capsys):
-    from senet.recipes import settable
-
     from senet.engine.config import TRAIN_RULES
+    from senet.engine.recipes import settable
 
     both = {f for f in TRAIN_RULES if f in settable()}
     assert both == {row[0] for row in FLAG_AND_SET}
@@ -243,7 +242,7 @@ def test_set_values_no_run_should_take_are_refused(sets, message, tmp_path, caps
 
 
 def test_every_preset_passes_its_own_rules():
-    from senet.recipes import RECIPES, with_sets
+    from senet.engine.recipes import RECIPES, with_sets
 
     for r in RECIPES.values():
         assert with_sets(r, {}) == r
