@@ -146,8 +146,25 @@ def test_an_error_in_a_data_loader_worker_ends_every_rank(tmp_path, ranks):
     bad = _folder_with_a_truncated_jpeg(tmp_path / "d")
     cmd = [*TORCHRUN[:-1], ranks, "-m", "senet", *IMAGEFOLDER_RUN, "--data", f"imagefolder:{tmp_path / 'd'}",
            "--strict", "--workers", "1", "--out", str(tmp_path / "r")]  # fmt: skip
-    proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=90)
+    proc = _run_as_group(cmd, timeout=90)
     ours = [line for line in proc.stderr.splitlines() if line.startswith("senet train:")]
     assert proc.returncode != 0 and len(ours) == 1, proc.stderr[-3000:]
     assert ours[0].startswith(f"senet train: error: unreadable image {bad}")
     assert not (tmp_path / "r").exists()
+
+
+def _run_as_group(cmd, timeout):
+    """``subprocess.run`` in a session of its own: on a timeout torchrun and every rank it started are
+    killed together (killing torchrun alone would leave its ranks running after the test)."""
+    import os
+    import signal
+
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"{' '.join(cmd)} did not end within {timeout} s:\n{err[-3000:]}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
