@@ -1,7 +1,7 @@
 """What the analyses share: evaluation data (Sec. 7.2 uses 50 validation images per class, from
 ``senet.data``), a model's SE blocks, and the options a checkpoint was trained with.
 
-The validation split and its transform are those ``senet eval`` uses (``senet.evaluation``): the native
+The validation split and its transform are those ``senet eval`` uses (``senet.evaluation.evaluator``): the native
 size for digits/CIFAR/synthetic, resize 256 + centre crop 224 for ImageNet-style folders (PAPER.md sec. 8).
 """
 
@@ -88,7 +88,7 @@ def batches(dataset: Dataset, batch_size: int = 128):
 
 
 def top_errors(model, data: str, device: str | None) -> dict:
-    """Top-1/top-5 error (%) of a module on the validation split, by ``senet.evaluation`` (Table 2 metrics)."""
+    """Top-1/top-5 error (%) of a module on the validation split, by ``senet.evaluation.evaluator`` (Table 2 metrics)."""
     from ..evaluation.evaluator import evaluate
 
     return evaluate(model, data=data, device=device, workers=0)

@@ -1,7 +1,7 @@
 """What a training checkpoint holds and how it is found again: the full state, safe loading, RNG state.
 
 A checkpoint is a plain dict of tensors, numbers, strings and lists, so ``torch.load(weights_only=True)``
-reads it and nothing is ever unpickled (``senet.io``). The model's state_dict sits under ``"model"``, so
+reads it and nothing is ever unpickled (``senet.core.io``). The model's state_dict sits under ``"model"``, so
 ``senet.create_model(name, checkpoint="run/checkpoint_best.pt")`` loads it directly.
 """
 

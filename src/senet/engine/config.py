@@ -146,7 +146,7 @@ def resolve(config: TrainConfig, env: DistEnv) -> tuple[Recipe, dict]:
 
     Images are the model's own size on image folders (224; Inception-ResNet-v2 299, ``model_info``) and
     32x32 for CIFAR, digits and synthetic data, unless ``image_size`` says otherwise. The recipe defaults to
-    the model's paper's for its data (``senet.recipes.default_recipe``).
+    the model's paper's for its data (``senet.engine.recipes.default_recipe``).
     """
     from ..models.factory import model_info
     from .recipes import with_sets

@@ -2,7 +2,7 @@
 
 One AMP context, no flag branches inside the step: AMP, channels-last, DDP and accumulation are
 decided once in ``state`` (the GradScaler is a pass-through unless fp16). The paper's recipes are in
-``senet.recipes``; the run directory's files in ``rundir``; checkpoints in ``checkpoint``. Launch with
+``senet.engine.recipes``; the run directory's files in ``rundir``; checkpoints in ``checkpoint``. Launch with
 ``torchrun`` for DistributedDataParallel (``distributed``).
 """
 

@@ -1,6 +1,6 @@
 """The run directory: one object owns its paths, its lock and what counts as a run there, and the files
 beside the checkpoints (config.json, metrics.csv, TensorBoard, curves.png, summary.json: written last,
-its presence marks a finished run). Rank 0 only; every file is written atomically (``senet.io``)."""
+its presence marks a finished run). Rank 0 only; every file is written atomically (``senet.core.io``)."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ class RunDir:
                 break
 
     def _remove_stale_temporaries(self) -> None:
-        """``.NAME.*.tmp`` files are atomic writes a killed process never finished (``senet.io``)."""
+        """``.NAME.*.tmp`` files are atomic writes a killed process never finished (``senet.core.io``)."""
         for name in RUN_FILES:
             for p in self.path.glob(f".{name}.*.tmp"):
                 with contextlib.suppress(OSError):

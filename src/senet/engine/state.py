@@ -95,7 +95,7 @@ class Session:
             "ranks": ranks,
             "num_classes": len(self.classes),
             "classes": list(self.classes),
-            "card": model_card(self.model, self.classes),  # what the weights are (senet.weights)
+            "card": model_card(self.model, self.classes),  # what the weights are (senet.hub.weights)
             **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
             "config": {**self.config.as_dict(), **self.resolved},
         }
@@ -163,7 +163,7 @@ def build(config: TrainConfig, env: distributed.DistEnv, device: torch.device) -
     resolved["reinitialized"] = _init(model, config, env) if config.init is not None else []
     if config.grad_checkpointing:
         model.set_grad_checkpointing(True)
-    size = resolved["image_size"]  # what this run shows the model: saved in every card (senet.weights)
+    size = resolved["image_size"]  # what this run shows the model: saved in every card (senet.hub.weights)
     crop_pct = views.eval_crop / views.eval_resize if views.eval_resize else 1.0
     model.default_cfg.update(
         input_size=(3, size, size),

@@ -2,7 +2,7 @@
 
 ``predict`` is what ``senet predict`` calls. The model is a registered name (random weights, a checkpoint,
 or pretrained weights by tag), a senet checkpoint alone (its card names the model, its options and its
-classes), or a module. Images are shown to it as its weights expect (:func:`senet.preprocess.transforms`)
+classes), or a module. Images are shown to it as its weights expect (:func:`senet.evaluation.preprocess.transforms`)
 and read as the image-folder loader reads them (:func:`senet.data.read_image`: decompression bombs
 refused, 16-bit images scaled); an unreadable file is reported in its own entry and the others predicted.
 """

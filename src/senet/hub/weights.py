@@ -314,7 +314,7 @@ def load_weights(model: nn.Module, checkpoint, strict: bool = True) -> nn.Module
     """Load ``checkpoint`` (a path or a state_dict) into ``model``; mismatches are named, not guessed.
 
     A file's card (what it holds) must agree with the model; a foreign file in senet's key style needs the
-    torchvision layout; non-float weights and NaN/inf are refused (``senet.weights``).
+    torchvision layout; non-float weights and NaN/inf are refused (``senet.hub.weights``).
     """
     _load(model, checkpoint, strict)
     return model

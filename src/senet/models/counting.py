@@ -3,7 +3,7 @@
 "GFLOPs" in the paper are multiply-adds (MACs) of one image. We count the MACs of every convolution
 (``Cout x H' x W' x Cin/groups x kh x kw``) and linear layer (``in x out``), including the SE block's two
 FCs, plus **one operation per element of U for the SE block's squeeze and scale together** (Eq. 2, 4).
-The evidence is the paper's own SE-minus-plain deltas (Tables 2, 3; ``senet.paper.PRINTED_DELTAS``): one
+The evidence is the paper's own SE-minus-plain deltas (Tables 2, 3; ``senet.models.paper.PRINTED_DELTAS``): one
 operation per element gives ResNet-152 +0.020, ResNeXt-101 +0.014, VGG-16 +0.014 GFLOPs, MobileNet +3.2M,
 ShuffleNet +2.2M against the printed +0.02, +0.01, +0.01, +3M, +2M; two per element would give +0.033,
 +0.023, +0.027, +5.9M, +3.8M, and none at all leaves SE-ShuffleNet at 138 MFLOPs against its printed 142.
@@ -123,7 +123,7 @@ def _registered(name: str, input_size, num_classes, options: tuple) -> Complexit
 
 
 def paper_comparison(rows=None) -> list[dict]:
-    """Our params and GFLOPs beside the paper's for every row of :data:`senet.paper.ROWS`, compared at the
+    """Our params and GFLOPs beside the paper's for every row of :data:`senet.models.paper.ROWS`, compared at the
     precision each number is given with; the source says whether it is printed in the paper or the
     released model's exact count."""
     from .paper import ROWS

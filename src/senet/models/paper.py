@@ -134,7 +134,7 @@ ROWS: list[PaperRow] = [
 ]
 
 # SE-minus-plain GFLOPs as the paper prints them (Tables 2 and 3): the evidence for counting the squeeze and
-# the scale as one operation per element together (senet.counting).
+# the scale as one operation per element together (senet.models.counting).
 PRINTED_DELTAS = {
     ("resnet152", "se_resnet152"): "0.02",
     ("resnext101_32x4d", "se_resnext101_32x4d"): "0.01",

@@ -37,10 +37,10 @@ class ModelInfo:
     twin: str | None = None  # the plain (or SE) twin the paper compares against
     min_input_size: int = 32  # the smallest square input the model runs at (tests use it)
     # Raised when a model's definition changes (same name, another function): weight files record it, and
-    # a file of another revision is refused (senet.weights). 2: resnet110/164_cifar, shake_even29 (0.2).
+    # a file of another revision is refused (senet.hub.weights). 2: resnet110/164_cifar, shake_even29 (0.2).
     revision: int = 1
     recipe: str | None = None  # the recipe of the model's paper (``senet recipes``), the default for its data
-    pretrained: Mapping | None = None  # with model_info(name, tag): the tag's card (senet.pretrained.Tag)
+    pretrained: Mapping | None = None  # with model_info(name, tag): the tag's card (senet.hub.pretrained.Tag)
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}

@@ -4,7 +4,7 @@
 1x1 conv for (SE-)ResNet, on the 3x3 for (SE-)ResNeXt and SENet-154, stem max pool 3/2 in ceil mode
 without padding. ``layout="torchvision"``: stride on the 3x3 and a padded stem pool (torchvision, timm).
 Module names equal timm's ``resnet.py`` keys (``conv1``, ``layer1.0.se.fc1``, ``fc``), so timm and
-torchvision weights load as they are and Cadene's need only a renaming (see ``senet.weights``).
+torchvision weights load as they are and Cadene's need only a renaming (see ``senet.hub.weights``).
 """
 
 from __future__ import annotations

@@ -338,7 +338,7 @@ def _where(n: torch.fx.Node) -> str:
 
 def add_by_graph(model: nn.Module, cfg, patterns) -> tuple[list, list]:
     """Insert ``cfg``'s SE blocks at the graph's places (``where`` patterns, ``stages``); nothing changes on
-    error. Returns the inserted :class:`~senet.retrofit.SEPoint` rows and the skipped (path, reason) pairs.
+    error. Returns the inserted :class:`~senet.retrofit.points.SEPoint` rows and the skipped (path, reason) pairs.
 
     The hidden width is C/r, rounded down (at least 1) where r does not divide C (MobileNetV2's 24 channels).
     """

@@ -4,9 +4,9 @@ Residual networks whose blocks it knows (torchvision, timm and senet ResNets) ke
 issue 3: one SE block per residual block in the paper's standard position (Fig. 3): on the residual branch,
 after the last conv + BN, before the addition with the shortcut; module names follow timm (``layer1.0.se.
 fc1``), so a retrofitted torchvision ResNet has the state_dict layout of ``senet.create_model("se_resnet50",
-layout="torchvision")``. Every other network is read from its ``torch.fx`` graph (``senet.graph_se``: residual
+layout="torchvision")``. Every other network is read from its ``torch.fx`` graph (``senet.retrofit.graph``: residual
 additions, Inception and DenseNet concatenations, depthwise-separable and plain conv units) and the blocks are
-attached by ``senet.se_hosts`` without renaming an existing key. The added parameters are the paper's
+attached by ``senet.retrofit.hosts`` without renaming an existing key. The added parameters are the paper's
 (Sec. 3.2): 2C^2/r per block, plus C/r + C with biases; ``model.se_points`` says where each block went.
 """
 

@@ -18,7 +18,7 @@ class SEPoint:
     """Where ``add_se`` put one SE block: its module path, what the graph showed there, its widths."""
 
     path: str  # the block's module path: its keys are ``<path>.fc1.weight`` ...
-    kind: str  # residual | post | dense | multi-branch | separable | plain (senet.graph_se)
+    kind: str  # residual | post | dense | multi-branch | separable | plain (senet.retrofit.graph)
     channels: int  # C
     hidden: int  # C/r (Eq. 3)
     stage: int | None  # log2 of the output stride: conv2_x..conv5_x = 2..5 as in the paper's ResNets
