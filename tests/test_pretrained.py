@@ -183,12 +183,28 @@ def test_tags_are_a_table_with_cards():
     assert tv.top1 == pytest.approx(100 - w.meta["_metrics"]["ImageNet-1K"]["acc@1"]) and tv.url == w.url
     info = senet.model_info("se_resnet50", "timm_a1_in1k")
     assert info.crop_pct == 0.95 and info.pretrained["license"] == "apache-2.0"
-    with pytest.raises(senet.SenetError, match="its tags: caffe_in1k, timm_a1_in1k"):
+    with pytest.raises(senet.SenetError, match="its tags: caffe_in1k, timm_a1_in1k, timm_a2_in1k"):
         senet.create_model("se_resnet50", pretrained="nope")
     with pytest.raises(senet.SenetError, match="no pretrained weights for se_vgg16_bn"):
         senet.create_model("se_vgg16_bn", pretrained=True)
     with pytest.raises(senet.SenetError, match="need layout='torchvision'"):
         senet.create_model("resnet50", pretrained="tv_in1k", layout="official")
+
+
+@pytest.mark.parametrize("name", [n for n, t in P.tags().items() if t.url.startswith("hf://timm/")])
+def test_every_timm_hub_tag_has_its_files_keys_and_shapes(name):
+    """The file of a timm hub tag is ``timm.create_model(<hub model>).state_dict()``: the tag's model, with
+    the options the tag sets, holds exactly those keys and shapes (both built on the meta device)."""
+    t = P.tags()[name]
+    hub_model = t.url[len("hf://timm/") :].split(".")[0]
+    with torch.device("meta"):
+        theirs = {k: tuple(v.shape) for k, v in timm.create_model(hub_model).state_dict().items()}
+        ours = {k: tuple(v.shape) for k, v in senet.create_model(t.model, **t.options).state_dict().items()}
+    assert ours == theirs
+    if "layout" in senet.model_options(
+        t.model
+    ):  # timm's ResNets stride on the 3x3: the same keys, not the same net
+        assert t.options.get("layout") == "torchvision", name
 
 
 def test_list_pretrained_cli(capsys):

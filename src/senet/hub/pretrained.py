@@ -127,6 +127,19 @@ def _tv(model, tag, weights: str, note="", **kw):
     )
 
 
+def _timm(model, hub, top1, top5, size, crop, other, note):
+    """A timm hub weight (``timm/<hub>``, torchvision layout): its errors at the input size and crop of its
+    pretrained config, as timm's results-imagenet.csv publishes them (``other``: another row of it)."""
+    where = f"timm's results-imagenet.csv ({size}, crop {crop}, bicubic{'; ' + other if other else ''})"
+    tag = (
+        "timm_" + hub.split(".", 1)[1]
+        if not hub.split(".", 1)[1].startswith("gluon")
+        else hub.split(".", 1)[1]
+    )
+    return Tag(model, tag, f"hf://timm/{hub}/model.safetensors", "apache-2.0", top1, top5, where, crop_pct=crop,
+               interpolation="bicubic", input_size=size, options={"layout": "torchvision"}, note=note)  # fmt: skip
+
+
 def _table() -> list[Tag]:
     tv = "torchvision's own weights; its ResNets are the `torchvision` layout (stride on the 3x3)"
     return [
@@ -147,6 +160,16 @@ def _table() -> list[Tag]:
         Tag("se_resnext50_32x4d", "timm_racm_in1k", "hf://timm/seresnext50_32x4d.racm_in1k/model.safetensors",
             "apache-2.0", 18.732, 4.376, "timm's results-imagenet.csv (224, crop 0.875, bicubic; 17.814/3.854 at 288)",
             crop_pct=0.875, interpolation="bicubic", options={"layout": "torchvision"}),
+        _timm("se_resnet50", "seresnet50.a2_in1k", 19.898, 5.280, 224, 0.95, "18.906/4.770 at 288, crop 1.0",
+              "trained by timm with the A2 recipe (300 epochs, LAMB, BCE)"),
+        _timm("se_resnet50", "seresnet50.a3_in1k", 24.896, 7.904, 160, 0.95, "22.964/6.928 at 224, crop 0.95",
+              "trained by timm with the A3 recipe (100 epochs at 160 px, LAMB, BCE)"),
+        _timm("se_resnet50", "seresnet50.ra2_in1k", 19.740, 4.932, 224, 0.875, "18.712/4.348 at 288, crop 0.95",
+              "trained by timm with RandAugment (RA2 recipe)"),
+        _timm("se_resnext50_32x4d", "seresnext50_32x4d.gluon_in1k", 20.084, 5.184, 224, 0.875, "",
+              "GluonCV's weights (MXNet), ported by timm"),
+        _timm("se_resnext101_32x4d", "seresnext101_32x4d.gluon_in1k", 19.114, 4.732, 224, 0.875, "",
+              "GluonCV's weights (MXNet), ported by timm"),
         # torchvision's plain twins, whose layout matches.
         _tv("resnet18", "tv_in1k", "ResNet18_Weights.IMAGENET1K_V1", tv),
         _tv("resnet34", "tv_in1k", "ResNet34_Weights.IMAGENET1K_V1", tv),
