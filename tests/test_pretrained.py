@@ -165,6 +165,28 @@ def test_another_class_count_keeps_a_fresh_classifier(hub):
     torch.testing.assert_close(net.layer4[1].conv2.weight, source.layer4[1].conv2.weight)
 
 
+def test_a_tag_of_another_class_count_builds_its_own_head_and_fine_tunes(hub, tmp_path):
+    """A tag whose file has another class count (as timm's ImageNet-12k weights, 11821): the model is built
+    with the file's head by default (model_info says so), and fine-tuning starts from it as from any tag."""
+    source = torchvision.models.resnet18(num_classes=5)
+    data = _pth(source)
+    name = f"resnet18-{hashlib.sha256(data).hexdigest()[:8]}.pth"
+    hub.add(f"/models/{name}", data)
+    P.tags()["resnet18.five"] = P.Tag("resnet18", "five", f"https://example.org/models/{name}", "test", None, None,
+                                      "test", options={"layout": "torchvision"}, num_classes=5)  # fmt: skip
+    try:
+        assert senet.model_info("resnet18", "five").num_classes == 5
+        net = senet.create_model("resnet18", pretrained="five")
+        out = senet.train(model="resnet18", init="pretrained:five", data="digits", epochs=1, max_batches=1,
+                          batch_size=16, workers=0, progress=False, tensorboard=False, out=str(tmp_path / "r"),
+                          model_options={"layout": "torchvision"})  # fmt: skip
+    finally:
+        del P.tags()["resnet18.five"]
+    assert net.fc.out_features == 5 and net.reinitialized == [] and net.default_cfg["num_classes"] == 5
+    torch.testing.assert_close(_logits(net), _logits(source))
+    assert (tmp_path / "r" / "model.safetensors").exists() and out["num_classes"] == 10
+
+
 def test_tags_are_a_table_with_cards():
     names = P.list_pretrained()
     assert (

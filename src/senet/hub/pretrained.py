@@ -52,6 +52,7 @@ class Tag:
     input_size: int = 224
     options: dict = field(default_factory=dict)  # model options the file needs
     note: str = ""
+    num_classes: int = 1000  # the classifier's outputs in the file (ImageNet-12k weights: 11821)
 
     @property
     def name(self) -> str:
@@ -73,7 +74,7 @@ class Tag:
             "interpolation": self.interpolation,
             "mean": IMAGENET["mean"],
             "std": IMAGENET["std"],
-            "num_classes": IMAGENET["num_classes"],
+            "num_classes": self.num_classes,
             "pretrained": self.name,
             "license": self.license,
         }

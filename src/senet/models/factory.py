@@ -51,7 +51,7 @@ def model_info(name: str, tag=None) -> ModelInfo:
     cfg = t.cfg()
     return replace(info, input_size=cfg["input_size"], crop_pct=cfg["crop_pct"],
                    interpolation=cfg["interpolation"], mean=cfg["mean"], std=cfg["std"],
-                   pretrained=t.as_dict())  # fmt: skip
+                   num_classes=cfg["num_classes"], pretrained=t.as_dict())  # fmt: skip
 
 
 def model_options(name: str) -> dict[str, object]:
@@ -126,8 +126,8 @@ def create_model(
     unknown = sorted(set(own) - set(entry.family.options))
     if unknown:
         raise SenetError(f"{name} does not take {unknown}; allowed options: {', '.join(model_options(name))}")
-    if num_classes is None:
-        num_classes = entry.info.num_classes
+    if num_classes is None:  # the weights' own class count (ImageNet-12k tags: 11821), else the model's
+        num_classes = tag.num_classes if tag is not None else entry.info.num_classes
     if not isinstance(num_classes, int) or isinstance(num_classes, bool):
         raise SenetTypeError(f"num_classes must be a positive integer, got {num_classes!r}")
     if num_classes < 1:
