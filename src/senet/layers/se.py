@@ -42,6 +42,14 @@ def se_hidden(channels: int, reduction: int) -> int:
     return channels // reduction
 
 
+def se_hidden_divisible(channels: int, reduction: int, divisor: int) -> int:
+    """timm's C/r: ``make_divisible(C / r, divisor, round_limit=0)``, the nearest multiple of ``divisor``
+    (at least ``divisor``), for any C and r; the paper's C/r (:func:`se_hidden`) needs r to divide C."""
+    _positive_int("reduction", reduction)
+    _positive_int("divisor", divisor)
+    return max(divisor, int(channels / reduction + divisor / 2) // divisor * divisor)
+
+
 class SqueezeExcitation(nn.Module):
     """Recalibrate channels: ``u * s`` with ``s = sigma(W2 delta(W1 z))`` and ``z = squeeze(u)``.
 
@@ -164,8 +172,11 @@ class SEConfig:
                 raise SenetError(f"stages={self.stages!r}: this model's stages are {stages}")
         return self
 
-    def block(self, channels: int, hidden: int | None = None) -> SqueezeExcitation:
-        """An SE block for ``channels`` (hidden width C/r unless given)."""
+    def block(self, channels: int, hidden: int | None = None, divisor: int = 0) -> SqueezeExcitation:
+        """An SE block for ``channels`` (hidden width C/r unless given; with ``divisor``, C/r rounded to
+        a multiple of it as timm rounds, :func:`se_hidden_divisible`)."""
+        if hidden is None and divisor:
+            hidden = se_hidden_divisible(channels, self.reduction, divisor)
         return SqueezeExcitation(channels, self.reduction, self.squeeze, self.excitation, self.bias, hidden)
 
     def in_stage(self, stage) -> bool:

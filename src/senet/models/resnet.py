@@ -5,6 +5,15 @@
 without padding. ``layout="torchvision"``: stride on the 3x3 and a padded stem pool (torchvision, timm).
 Module names equal timm's ``resnet.py`` keys (``conv1``, ``layer1.0.se.fc1``, ``fc``), so timm and
 torchvision weights load as they are and Cadene's need only a renaming (see ``senet.hub.weights``).
+
+Beyond the paper, the same table holds timm's SE-ResNet-D family (``TIMM_SPECS``: ``seresnet152d``,
+``seresnextaa101d_32x8d``, ...), the "bag of tricks" ResNets (He et al. 2019): a deep stem of three 3x3
+convs (``deep_d``: widths w/2, w/2, w; ``deep_t``, timm's "tiered": 3/8 w, w/2, w), average-pool
+downsampling on the projection shortcut (``avg_down``), and anti-aliased downsampling (``aa``, Zhang 2019
+with timm's ``aa_layer=nn.AvgPool2d``: a 2x2/2 average pool after the stride-1 3x3 conv, and in place of
+the stem's max pool). Their SE block is timm's: C/r rounded to a multiple of 8 (``se_divisor``), which for
+r=16 and these widths (multiples of 128) is the paper's C/r; other ``reduction`` values round where the
+paper's would refuse a C/r that is not a whole number.
 """
 
 from __future__ import annotations
@@ -38,6 +47,11 @@ class ResNetSpec:
     down_kernel: int = 1  # projection kernel of stages after the first (SENet-154: 3)
     shortcut: str = "conv"  # "conv" (projection) | "pad" (CIFAR option A: subsample + zero channels)
     dropout: float = 0.0
+    # timm's ResNet-D family (He et al. 2019, "Bag of Tricks"); stem "deep_d" | "deep_t" (stem_width: the
+    # stem's output width, twice timm's ``stem_width`` argument; keys ``conv1.0`` .. ``conv1.6``, ``bn1``).
+    avg_down: bool = False  # projection shortcut: AvgPool2d(2, 2, ceil_mode, count_include_pad=False), 1x1
+    aa: bool = False  # anti-aliasing (timm's aa_layer=nn.AvgPool2d): stride-1 3x3 then a 2x2/2 avg pool
+    se_divisor: int = 0  # 0: the paper's C/r (r divides C); 8: timm's make_divisible(C/r, 8)
 
     @property
     def stage_ids(self) -> tuple[int, ...]:
@@ -74,9 +88,9 @@ class ResidualBlock(nn.Module):
         super().__init__()
         self.drop_path = None  # stochastic depth on the branch (set_drop_path), off by default
 
-    def _se_slot(self, se: SEConfig | None, channels: dict[str, int]) -> None:
+    def _se_slot(self, se: SEConfig | None, channels: dict[str, int], divisor: int = 0) -> None:
         self.placement = se.placement if se else None
-        self.se = se.block(channels[se.placement]) if se else None
+        self.se = se.block(channels[se.placement], divisor=divisor) if se else None
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -114,11 +128,16 @@ def set_drop_path(model: nn.Module, rate: float) -> None:
         unit.drop_path = StochasticDepth(rate * i / max(len(units) - 1, 1), "row")
 
 
-def make_downsample(cin, cout, stride, kernel, kind):
+def make_downsample(cin, cout, stride, kernel, kind, avg_down=False):
     if stride == 1 and cin == cout:
         return None
     if kind == "pad":
         return PadShortcut(cin, cout, stride)
+    if avg_down:  # timm's downsample_avg: keys downsample.1 (conv), downsample.2 (bn)
+        pool = (
+            nn.AvgPool2d(2, stride, ceil_mode=True, count_include_pad=False) if stride > 1 else nn.Identity()
+        )
+        return nn.Sequential(pool, *conv_bn(cin, cout, 1))
     return nn.Sequential(*conv_bn(cin, cout, kernel, stride))
 
 
@@ -139,19 +158,27 @@ class BasicBlock(ResidualBlock):
 
 
 class Bottleneck(ResidualBlock):
-    def __init__(self, cin, cout, stride, se, downsample, mid, first, groups, stride_on):
+    def __init__(
+        self, cin, cout, stride, se, downsample, mid, first, groups, stride_on, aa=False, se_divisor=0
+    ):
         super().__init__()
         s1, s3 = (stride, 1) if stride_on == "1x1" else (1, stride)
+        aa = aa and s3 > 1  # anti-aliased: the 3x3 at stride 1, then a 2x2/2 average pool (timm)
         self.conv1, self.bn1 = conv_bn(cin, first, 1, s1)
-        self.conv2, self.bn2 = conv_bn(first, mid, 3, s3, groups)
+        self.conv2, self.bn2 = conv_bn(first, mid, 3, 1 if aa else s3, groups)
+        self.aa = nn.AvgPool2d(2, s3) if aa else None
         self.conv3, self.bn3 = conv_bn(mid, cout, 1)
         self.relu = nn.ReLU(inplace=True)
-        self._se_slot(se, {"standard": cout, "pre": cin, "post": cout, "identity": cout, "3x3": mid})
+        self._se_slot(
+            se, {"standard": cout, "pre": cin, "post": cout, "identity": cout, "3x3": mid}, se_divisor
+        )
         self.downsample = downsample
 
     def branch(self, x):
         x = self.relu(self.bn1(self.conv1(x)))
         x = self.relu(self.bn2(self.conv2(x)))
+        if self.aa is not None:
+            x = self.aa(x)
         if self.placement == "3x3":
             x = self.se(x)
         return self.bn3(self.conv3(x))
@@ -178,7 +205,11 @@ class ResNet(Classifier):
             for b in range(depth):
                 stride = 2 if (b == 0 and i > 0) else 1
                 kernel = spec.down_kernel if i > 0 else 1
-                down = make_downsample(cin, cout, stride, kernel, spec.shortcut) if b == 0 else None
+                down = (
+                    make_downsample(cin, cout, stride, kernel, spec.shortcut, spec.avg_down)
+                    if b == 0
+                    else None
+                )
                 unit_se = se if (se and se.in_stage(stage)) else None
                 block = BLOCKS[spec.block](
                     cin,
@@ -190,6 +221,8 @@ class ResNet(Classifier):
                     first=first[i],
                     groups=spec.groups,
                     stride_on=spec.stride_on,
+                    aa=spec.aa,
+                    se_divisor=spec.se_divisor,
                 )
                 blocks.append(block)
                 cin = cout
@@ -205,6 +238,18 @@ class ResNet(Classifier):
             self.relu2 = nn.ReLU(inplace=True)
             self.conv3, self.bn3 = conv_bn(64, spec.stem_width, 3)
             self.relu3 = nn.ReLU(inplace=True)
+        elif spec.stem in ("deep_d", "deep_t"):  # timm's "deep" / "deep_tiered" (keys conv1.0 .. conv1.6)
+            w = spec.stem_width
+            c0, c1 = (w // 2, w // 2) if spec.stem == "deep_d" else (3 * (w // 2 // 4), w // 2)
+            self.conv1 = nn.Sequential(
+                *conv_bn(in_chans, c0, 3, 2),
+                nn.ReLU(inplace=True),
+                *conv_bn(c0, c1, 3),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(c1, w, 3, 1, 1, bias=False),
+            )
+            self.bn1 = nn.BatchNorm2d(w)
+            self.relu = nn.ReLU(inplace=True)
         elif spec.stem == "7x7":
             self.conv1, self.bn1 = nn.Conv2d(in_chans, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64)
             self.relu = nn.ReLU(inplace=True)
@@ -212,9 +257,12 @@ class ResNet(Classifier):
             self.conv1, self.bn1 = conv_bn(in_chans, spec.stem_width, 3)
             self.relu = nn.ReLU(inplace=True)
             return
-        self.maxpool = (
-            nn.MaxPool2d(3, 2, 0, ceil_mode=True) if layout == "official" else nn.MaxPool2d(3, 2, 1)
-        )
+        if spec.aa:  # timm's aa_layer=nn.AvgPool2d replaces the stem pool (the name kept, as timm's)
+            self.maxpool = nn.AvgPool2d(2)
+        else:
+            self.maxpool = (
+                nn.MaxPool2d(3, 2, 0, ceil_mode=True) if layout == "official" else nn.MaxPool2d(3, 2, 1)
+            )
 
     def stages(self):
         return [(stage, getattr(self, f"layer{i + 1}")) for i, stage in enumerate(self.spec.stage_ids)]
@@ -271,6 +319,33 @@ WSL_SPECS = {
 SE_NAMES = {
     name: ("senet154" if name == "resnext154_64x4d" else f"se_{name}") for name in [*SPECS, *WSL_SPECS]
 }
+# Beyond the paper: timm's SE-ResNet-D family, each row as timm's resnet.py builds it (names, keys and
+# parameters timm's; torchvision layout). The SE twin is timm's name, ``se`` + the plain name. timm has the
+# plain twins resnet50t, resnetaa50d, resnet152d, resnet200d, resnext101_32x8d and resnext101_64x4d; the
+# other plain names (resnet269d, resnext26d_32x4d, resnext26t_32x4d, resnext101d_32x8d,
+# resnextaa101d_32x8d, resnextaa201d_32x8d) are the ones timm would give: its SE model without SE.
+_X8 = (256, 512, 1024, 2048)  # 32 groups x 8d (and 64 x 4d)
+_TIMM = dict(stride_on="3x3", se_divisor=8)
+_D = dict(_TIMM, stem="deep_d", avg_down=True)  # ResNet-D: deep stem (32, 32, 64) + avg-pool shortcut
+_T = dict(_TIMM, stem="deep_t", avg_down=True)  # ResNet-T: tiered deep stem (24, 32, 64) + avg-pool
+_AA = dict(_D, aa=True)  # ResNet-D + anti-aliased (avg-pool) downsampling
+_B = ("bottleneck",)
+TIMM_SPECS = {
+    "resnet50t": ResNetSpec(*_B, (3, 4, 6, 3), _IMAGENET, **_T),
+    "resnetaa50d": ResNetSpec(*_B, (3, 4, 6, 3), _IMAGENET, **_AA),
+    "resnet152d": ResNetSpec(*_B, (3, 8, 36, 3), _IMAGENET, **_D),
+    "resnet200d": ResNetSpec(*_B, (3, 24, 36, 3), _IMAGENET, **_D),
+    "resnet269d": ResNetSpec(*_B, (3, 30, 48, 8), _IMAGENET, **_D),
+    "resnext26d_32x4d": ResNetSpec(*_B, (2, 2, 2, 2), _IMAGENET, _X32, groups=32, **_D),
+    "resnext26t_32x4d": ResNetSpec(*_B, (2, 2, 2, 2), _IMAGENET, _X32, groups=32, **_T),
+    "resnext101_32x8d": ResNetSpec(*_B, (3, 4, 23, 3), _IMAGENET, _X8, groups=32, **_TIMM),
+    "resnext101_64x4d": ResNetSpec(*_B, (3, 4, 23, 3), _IMAGENET, _X8, groups=64, **_TIMM),
+    "resnext101d_32x8d": ResNetSpec(*_B, (3, 4, 23, 3), _IMAGENET, _X8, groups=32, **_D),
+    "resnextaa101d_32x8d": ResNetSpec(*_B, (3, 4, 23, 3), _IMAGENET, _X8, groups=32, **_AA),
+    # timm's stem_width=64: the deep stem is (64, 64, 128)
+    "resnextaa201d_32x8d": ResNetSpec(*_B, (3, 24, 36, 4), _IMAGENET, _X8, groups=32, stem_width=128, **_AA),
+}
+TIMM_SE_NAMES = {name: f"se{name}" for name in TIMM_SPECS}
 
 RESNET = Family(
     "resnet",
@@ -288,6 +363,11 @@ register_family(
     replace(RESNET, info={"recipe": "imagenet"}, options={**RESNET.options, "layout": "torchvision"}),
     WSL_SPECS,
     SE_NAMES,
+)
+register_family(  # timm's rows: its layout (stride on the 3x3, padded stem pool) by default
+    replace(RESNET, info={"recipe": "imagenet"}, options={**RESNET.options, "layout": "torchvision"}),
+    TIMM_SPECS,
+    TIMM_SE_NAMES,
 )
 register_family(  # no layout: without a stem pool and with basic units both layouts are one network
     replace(
