@@ -207,3 +207,17 @@ def test_optimize_for_inference_folds_and_fuses_the_new_units(name):
     assert all("se_scale_add_relu" in m.code for m in fused)
     pools = [m for m in fast.modules() if isinstance(m, nn.AvgPool2d)]
     assert len(pools) == (3 + 3 + 1 if "aa" in name else 3)  # shortcuts, then units and stem with aa
+
+
+def test_the_docs_table_is_what_senet_complexity_counts():
+    """docs/models.md's "Beyond the paper" table: one row per pair, params as counted (meta device)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "models.md").read_text()
+    section = text.split("## Beyond the paper", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` -> `(\w+)` \|[^|]*\| ([\d,]+) -> ([\d,]+) \|", section, re.M)
+    assert sorted((p, s) for p, s, _, _ in rows) == sorted(TIMM_SE_NAMES.items())
+    for plain, se, n_plain, n_se in rows:
+        assert senet.complexity(plain).params == int(n_plain.replace(",", "")), plain
+        assert senet.complexity(se).params == int(n_se.replace(",", "")), se
