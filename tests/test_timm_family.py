@@ -22,7 +22,13 @@ from senet.models.resnet import TIMM_SE_NAMES
 timm = pytest.importorskip("timm")
 safetensors_torch = pytest.importorskip("safetensors.torch")
 
-SMALL = ["seresnext26d_32x4d", "seresnext26t_32x4d", "seresnet50t", "seresnetaa50d", "resnetaa50d"]
+SMALL = [
+    "seresnext26d_32x4d",
+    "seresnext26t_32x4d",
+    "seresnet50t",
+    "seresnetaa50d",
+    "resnetaa50d",
+]
 BIG = [
     "seresnet152d",
     "seresnet200d",
@@ -40,7 +46,7 @@ TIMM_PLAIN = [n for n in PLAIN_NAMES if n in timm.list_models()]
 
 
 def test_the_rows_are_the_ones_the_issue_names():
-    assert set(SMALL + BIG) - {"resnetaa50d"} == set(SE_NAMES)
+    assert {n for n in SMALL + BIG if n in SE_NAMES} == set(SE_NAMES)
     assert {"resnet50t", "resnetaa50d", "resnet152d", "resnet200d", "resnext101_32x8d"} <= set(TIMM_PLAIN)
     for se, plain in ((s, p) for p, s in TIMM_SE_NAMES.items()):
         assert senet.model_info(se).twin == plain and senet.model_info(plain).twin == se
@@ -177,7 +183,9 @@ def test_se_rounding_where_the_papers_c_over_r_is_not_whole():
 DEPLOY = ["seresnext26d_32x4d", "seresnetaa50d"]
 
 
-@pytest.mark.parametrize("name", DEPLOY)
+@pytest.mark.parametrize(  # seresnetaa50d has both new pools; the export takes 6-8 s a model
+    "name", [pytest.param(n, marks=pytest.mark.slow) if "aa" not in n else n for n in DEPLOY]
+)
 def test_onnx_export_gives_the_same_logits(name, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     torch.manual_seed(0)
