@@ -88,6 +88,39 @@ def test_hub_tag_in_the_torchvision_layout_downloads_checks_and_computes_timms_l
     assert len(gets) == 1
 
 
+def test_a_timm_family_tag_downloads_and_predicts_with_its_own_transform(hub, tmp_path):
+    """seresnext26d_32x4d.bt_in1k (timm's SE-ResNeXt-26-D) from the loopback hub: senet.predict's
+    probabilities equal timm's model on timm's own eval transform for those weights; a tag evaluated at
+    another size (seresnet152d.ra2_in1k: 256, crop 0.95) is shown to the model at that size."""
+    from PIL import Image
+    from timm.data import create_transform, resolve_data_config
+
+    from senet.evaluation.evaluator import _input_view
+
+    source = timm.create_model("seresnext26d_32x4d", pretrained=False).eval()
+    g = torch.Generator().manual_seed(0)
+    for m in source.modules():  # timm zero-inits each unit's last BN: give every branch (and SE) a say
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data.uniform_(0.5, 1.5, generator=g)
+            m.running_var.uniform_(0.5, 1.5, generator=g)
+    hub.add_hub("timm/seresnext26d_32x4d.bt_in1k", "model.safetensors", save(source.state_dict()))
+    image = tmp_path / "x.png"
+    Image.fromarray((torch.rand(300, 260, 3, generator=g) * 255).byte().numpy()).save(image)
+    [row] = senet.predict("seresnext26d_32x4d", [str(image)], pretrained="bt_in1k", top_k=3, device="cpu")
+    config = resolve_data_config(
+        pretrained_cfg=timm.models.get_pretrained_cfg("seresnext26d_32x4d.bt_in1k").to_dict()
+    )
+    with torch.no_grad():
+        probs = source(create_transform(**config)(Image.open(image).convert("RGB"))[None]).softmax(-1)[0]
+    top = probs.topk(3)
+    assert [r["index"] for r in row["top"]] == top.indices.tolist()
+    torch.testing.assert_close(
+        torch.tensor([r["probability"] for r in row["top"]]), top.values, rtol=1e-4, atol=1e-6
+    )
+    assert _input_view("seresnext26d_32x4d", "bt_in1k") == (224, 0.875, "bicubic")
+    assert _input_view("seresnet152d", "ra2_in1k") == (256, 0.95, "bicubic")
+
+
 def test_a_hub_file_that_differs_from_the_hubs_checksum_is_refused_and_removed(hub, tmp_path):
     good = save(timm.create_model("seresnet50", pretrained=False).state_dict())
     tampered = bytearray(good)
@@ -216,12 +249,14 @@ def test_tags_are_a_table_with_cards():
 @pytest.mark.parametrize("name", [n for n, t in P.tags().items() if t.url.startswith("hf://timm/")])
 def test_every_timm_hub_tag_has_its_files_keys_and_shapes(name):
     """The file of a timm hub tag is ``timm.create_model(<hub model>).state_dict()``: the tag's model, with
-    the options the tag sets, holds exactly those keys and shapes (both built on the meta device)."""
+    the options the tag sets and the file's class count, holds exactly those keys and shapes (both built on the
+    meta device)."""
     t = P.tags()[name]
     hub_model = t.url[len("hf://timm/") :].split(".")[0]
     with torch.device("meta"):
-        theirs = {k: tuple(v.shape) for k, v in timm.create_model(hub_model).state_dict().items()}
-        ours = {k: tuple(v.shape) for k, v in senet.create_model(t.model, **t.options).state_dict().items()}
+        theirs = timm.create_model(hub_model, num_classes=t.num_classes).state_dict()
+        ours = senet.create_model(t.model, num_classes=t.num_classes, **t.options).state_dict()
+    theirs, ours = ({k: tuple(v.shape) for k, v in sd.items()} for sd in (theirs, ours))
     assert ours == theirs
     if "layout" in senet.model_options(
         t.model

@@ -35,9 +35,10 @@ def _tags(pattern: str, as_json: bool) -> int:
     names = list_pretrained(pattern if "." in pattern or pattern == "*" else f"{pattern}.*")
     if not names:
         raise SenetError(f"no pretrained tag matches {pattern!r}; `senet list --pretrained` shows them all")
+    w = max(36, *(len(n) + 1 for n in names))
     if not as_json:
         print(
-            f"{'tag':<36} {'top-1 err':>9} {'top-5 err':>9} {'size':>4} {'crop':>5} {'interp':<8} {'license':<13} source"
+            f"{'tag':<{w}} {'top-1 err':>9} {'top-5 err':>9} {'size':>4} {'crop':>5} {'interp':<8} {'license':<13} source"
         )
     for name in names:
         t = tags()[name]
@@ -49,7 +50,7 @@ def _tags(pattern: str, as_json: bool) -> int:
         where = t.url.split("/")[2] if "://" in t.url else t.url
         where = f"hf:{t.url[5:].rsplit('/', 1)[0]}" if t.url.startswith("hf://") else where
         print(
-            f"{name:<36} {err(t.top1)} {err(t.top5)} {t.input_size:>4} {t.crop_pct:5.3f} {t.interpolation:<8} "
+            f"{name:<{w}} {err(t.top1)} {err(t.top5)} {t.input_size:>4} {t.crop_pct:5.3f} {t.interpolation:<8} "
             f"{t.license:<13} {where}"
         )
     return 0

@@ -128,17 +128,22 @@ def _tv(model, tag, weights: str, note="", **kw):
     )
 
 
-def _timm(model, hub, top1, top5, size, crop, other, note):
+def _timm(model, hub, top1, top5, size, crop, other, note, tag=None, num_classes=1000):
     """A timm hub weight (``timm/<hub>``, torchvision layout): its errors at the input size and crop of its
-    pretrained config, as timm's results-imagenet.csv publishes them (``other``: another row of it)."""
-    where = f"timm's results-imagenet.csv ({size}, crop {crop}, bicubic{'; ' + other if other else ''})"
-    tag = (
-        "timm_" + hub.split(".", 1)[1]
-        if not hub.split(".", 1)[1].startswith("gluon")
-        else hub.split(".", 1)[1]
-    )
+    pretrained config, as timm's results-imagenet.csv publishes them (``other``: another row of it; None
+    for ImageNet-12k weights, which it does not evaluate). ``tag``: timm's own tag (default: ``timm_`` and
+    timm's tag for the paper's model names, which have tags of other sources)."""
+    own = hub.split(".", 1)[1]
+    tag = tag or (own if own.startswith("gluon") else f"timm_{own}")
+    if top1 is None:
+        where = (
+            f"timm (ImageNet-12k, {num_classes} classes: no ImageNet-1k errors; {size}, crop {crop}, bicubic)"
+        )
+    else:
+        where = f"timm's results-imagenet.csv ({size}, crop {crop}, bicubic{'; ' + other if other else ''})"
     return Tag(model, tag, f"hf://timm/{hub}/model.safetensors", "apache-2.0", top1, top5, where, crop_pct=crop,
-               interpolation="bicubic", input_size=size, options={"layout": "torchvision"}, note=note)  # fmt: skip
+               interpolation="bicubic", input_size=size, options={"layout": "torchvision"}, note=note,
+               num_classes=num_classes)  # fmt: skip
 
 
 def _table() -> list[Tag]:
@@ -171,6 +176,35 @@ def _table() -> list[Tag]:
               "GluonCV's weights (MXNet), ported by timm"),
         _timm("se_resnext101_32x4d", "seresnext101_32x4d.gluon_in1k", 19.114, 4.732, 224, 0.875, "",
               "GluonCV's weights (MXNet), ported by timm"),
+        # timm's SE-ResNet-D family (docs/models.md, "Beyond the paper"): timm's names and tags.
+        _timm("seresnet152d", "seresnet152d.ra2_in1k", 16.298, 3.206, 256, 0.95, "15.656/2.956 at 320, crop 1.0",
+              "ResNet-D with SE, trained by timm with RandAugment (RA2)", tag="ra2_in1k"),
+        _timm("seresnext26d_32x4d", "seresnext26d_32x4d.bt_in1k", 22.408, 6.386, 224, 0.875,
+              "21.184/5.734 at 288, crop 0.95", "trained by timm (bag of tricks)", tag="bt_in1k"),
+        _timm("seresnext26t_32x4d", "seresnext26t_32x4d.bt_in1k", 22.020, 6.250, 224, 0.875,
+              "21.264/5.682 at 288, crop 0.95", "trained by timm (bag of tricks)", tag="bt_in1k"),
+        _timm("seresnext101_32x8d", "seresnext101_32x8d.ah_in1k", 16.382, 3.588, 224, 0.95,
+              "15.808/3.140 at 288, crop 1.0", "trained by timm (the 'ah' recipe)", tag="ah_in1k"),
+        _timm("seresnext101_64x4d", "seresnext101_64x4d.gluon_in1k", 19.116, 4.692, 224, 0.875, "",
+              "GluonCV's weights (MXNet), ported by timm", tag="gluon_in1k"),
+        _timm("seresnext101d_32x8d", "seresnext101d_32x8d.ah_in1k", 16.298, 3.380, 224, 0.95,
+              "15.620/3.082 at 288, crop 1.0", "trained by timm (the 'ah' recipe)", tag="ah_in1k"),
+        _timm("seresnextaa101d_32x8d", "seresnextaa101d_32x8d.ah_in1k", 16.100, 3.352, 224, 0.95,
+              "15.420/2.938 at 288, crop 1.0", "trained by timm (the 'ah' recipe)", tag="ah_in1k"),
+        _timm("seresnextaa101d_32x8d", "seresnextaa101d_32x8d.sw_in12k_ft_in1k_288", 13.470, 1.906, 288, 0.95,
+              "13.278/1.816 at 320, crop 1.0", "pre-trained on ImageNet-12k, fine-tuned on ImageNet-1k at 288",
+              tag="sw_in12k_ft_in1k_288"),
+        _timm("seresnextaa101d_32x8d", "seresnextaa101d_32x8d.sw_in12k_ft_in1k", 14.044, 2.176, 224, 0.875,
+              "13.476/1.966 at 288, crop 1.0", "pre-trained on ImageNet-12k, fine-tuned on ImageNet-1k",
+              tag="sw_in12k_ft_in1k"),
+        _timm("seresnextaa101d_32x8d", "seresnextaa101d_32x8d.sw_in12k", None, None, 224, 0.95, "",
+              "ImageNet-12k (11821 classes): no ImageNet-1k errors; fine-tune it (--init)", tag="sw_in12k",
+              num_classes=11821),
+        _timm("seresnextaa201d_32x8d", "seresnextaa201d_32x8d.sw_in12k_ft_in1k_384", 12.696, 1.666, 384, 1.0, "",
+              "pre-trained on ImageNet-12k, fine-tuned on ImageNet-1k at 384", tag="sw_in12k_ft_in1k_384"),
+        _timm("seresnextaa201d_32x8d", "seresnextaa201d_32x8d.sw_in12k", None, None, 320, 0.95, "",
+              "ImageNet-12k (11821 classes): no ImageNet-1k errors; fine-tune it (--init)", tag="sw_in12k",
+              num_classes=11821),
         # torchvision's plain twins, whose layout matches.
         _tv("resnet18", "tv_in1k", "ResNet18_Weights.IMAGENET1K_V1", tv),
         _tv("resnet34", "tv_in1k", "ResNet34_Weights.IMAGENET1K_V1", tv),
