@@ -456,6 +456,16 @@ CLI += [
     ("fine-tuning", ["train", *RUN[:2], "--freeze-backbone", "--out", "{tmp}/r"], r"give --init"),
     (
         "fine-tuning",
+        ["train", "--data", "synthetic", *TINY, "--out", "{tmp}/r"],
+        r"required: --model \(or --init MODEL\.TAG",
+    ),
+    (
+        "fine-tuning",
+        ["train", *RUN, *TINY, "--init", "resnet50.tv_in1k", "--out", "{tmp}/r"],
+        r"--init resnet50\.tv_in1k holds resnet50 weights, not resnet20_cifar; give --model resnet50",
+    ),
+    (
+        "fine-tuning",
         ["train", *RUN[:2], "--init", "pretrained", "--out", "{tmp}/r"],
         r"no pretrained weights for",
     ),

@@ -137,7 +137,7 @@ def test_two_processes_match_one_with_ema_and_mixup(tmp_path):
             torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=f"{f}: {k}")
 
 
-@pytest.mark.parametrize("ranks", ["1", "2"])
+@pytest.mark.parametrize("ranks", ["2"])  # two ranks: the other rank must end too
 def test_an_error_in_a_data_loader_worker_ends_every_rank(tmp_path, ranks):
     """--strict and an unreadable image under torchrun, with data-loader workers: the rank that reads it
     prints its one-line error and every process ends within seconds (it used to wait on its workers)."""

@@ -121,6 +121,27 @@ def test_a_timm_family_tag_downloads_and_predicts_with_its_own_transform(hub, tm
     assert _input_view("seresnet152d", "ra2_in1k") == (256, 0.95, "bicubic")
 
 
+def test_train_init_with_a_full_tag_name_fine_tunes_the_model_it_names(hub, tmp_path):
+    """`senet train --init seresnext26d_32x4d.bt_in1k --data digits`: the tag names the model (no --model),
+    the loopback hub serves timm's file, the classifier of 1000 classes starts afresh for the 10 digits."""
+    from safetensors.torch import load_file
+
+    source = timm.create_model("seresnext26d_32x4d", pretrained=False)
+    hub.add_hub("timm/seresnext26d_32x4d.bt_in1k", "model.safetensors", save(source.state_dict()))
+    out = tmp_path / "r"
+    argv = ["train", "--init", "seresnext26d_32x4d.bt_in1k", "--data", "digits", "--epochs", "1", "--max-batches",
+            "1", "--batch-size", "8", "--workers", "0", "--no-progress", "--no-tensorboard", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["config"]["model"] == "seresnext26d_32x4d" and config["recipe"]["name"] == "finetune"
+    assert config["config"]["reinitialized"] == ["fc.weight", "fc.bias"]  # the rest came from the file
+    weights = load_file(out / "model.safetensors")
+    assert weights["fc.weight"].shape == (10, 2048)
+    torch.testing.assert_close(
+        weights["conv1.0.weight"], source.state_dict()["conv1.0.weight"], atol=0.05, rtol=0
+    )
+
+
 def test_a_hub_file_that_differs_from_the_hubs_checksum_is_refused_and_removed(hub, tmp_path):
     good = save(timm.create_model("seresnet50", pretrained=False).state_dict())
     tampered = bytearray(good)

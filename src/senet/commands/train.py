@@ -10,7 +10,10 @@ HELP = "train a model with one of the paper's recipes (torchrun for several GPUs
 
 
 def add_arguments(p):
-    p.add_argument("--model", required=True, help="a registered name, e.g. se_resnet50 (see `senet list`)")
+    p.add_argument(
+        "--model",
+        help="a registered name, e.g. se_resnet50 (see `senet list`); required unless --init MODEL.TAG",
+    )
     add_data_and_recipe(
         p,
         "a preset of `senet recipes` (default: the model's paper's for ImageNet-style folders and CIFAR, "
@@ -63,8 +66,8 @@ def add_arguments(p):
     p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
     p.add_argument(
         "--init",
-        help="fine-tune: start from these weights (a file, or pretrained:TAG; a classifier of another class "
-        "count starts afresh; default recipe: finetune)",
+        help="fine-tune: start from these weights (a file, pretrained:TAG, or a full tag MODEL.TAG, which also "
+        "names the model; a classifier of another class count starts afresh; default recipe: finetune)",
     )
     p.add_argument(
         "--freeze-backbone",
@@ -128,11 +131,28 @@ def config_from_args(args):
     )
     from ..engine.recipes import parse_sets
 
+    values = {f: getattr(args, f) for f in fields}
+    if values["model"] is None:
+        values["model"] = _model_of_init(args.init)
     return TrainConfig(
-        **{f: getattr(args, f) for f in fields},
+        **values,
         model_options=model_options(args),
         overrides=parse_sets(args.overrides),
     )
+
+
+def _model_of_init(init) -> str:
+    """The model a full tag name given to --init names (``seresnext26d_32x4d.bt_in1k``)."""
+    from ..errors import SenetError
+    from ..hub.pretrained import tag_named
+
+    tag = tag_named(init) if init is not None else None
+    if tag is None:
+        raise SenetError(
+            "the following arguments are required: --model (or --init MODEL.TAG, a tag of `senet list --pretrained`, "
+            "which names the model)"
+        )
+    return tag.model
 
 
 def run(args):

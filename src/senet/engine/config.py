@@ -193,13 +193,20 @@ def views_for(config: TrainConfig, recipe: Recipe, size: int) -> D.Views:
 
 
 def init_tag(config: TrainConfig):
-    """The pretrained tag ``init="pretrained:TAG"`` names (``"pretrained"`` alone: the default), or None."""
-    init = str(config.init) if config.init is not None else ""
-    if init != "pretrained" and not init.startswith("pretrained:"):
-        return None
-    from ..hub.pretrained import get_tag
+    """The pretrained tag ``init`` names, or None (a file): ``"pretrained:TAG"`` (``"pretrained"`` alone: the
+    model's default) or a full tag name ``"MODEL.TAG"`` of the run's model."""
+    from ..hub.pretrained import get_tag, tag_named
 
-    return get_tag(config.model, init.partition(":")[2] or True)
+    init = str(config.init) if config.init is not None else ""
+    if init == "pretrained" or init.startswith("pretrained:"):
+        return get_tag(config.model, init.partition(":")[2] or True)
+    tag = tag_named(init)
+    if tag is not None and tag.model != config.model:
+        raise SenetError(
+            f"--init {init} holds {tag.model} weights, not {config.model}; give --model {tag.model} (or leave "
+            "--model out: the tag names it)"
+        )
+    return tag
 
 
 def model_options(config: TrainConfig, recipe: Recipe) -> dict:

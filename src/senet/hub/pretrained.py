@@ -260,6 +260,19 @@ def get_tag(model: str, pretrained) -> Tag:
     )
 
 
+def tag_named(name) -> Tag | None:
+    """The tag a full name ``MODEL.TAG`` names (``--init seresnext26d_32x4d.bt_in1k``), or None. A name that
+    is both a tag and a file is refused: which one is meant cannot be told."""
+    if not isinstance(name, str) or name not in tags():
+        return None
+    if Path(name).exists():
+        raise SenetError(
+            f"{name!r} is both a pretrained tag and a file here; give ./{name} for the file or "
+            f"pretrained:{tags()[name].tag} (with --model {tags()[name].model}) for the tag"
+        )
+    return tags()[name]
+
+
 def _hash_prefix(url: str) -> str | None:
     m = re.search(r"-([a-f0-9]{6,})\.", Path(urlsplit(url).path).name)
     return m.group(1) if m else None
