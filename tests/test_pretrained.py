@@ -179,6 +179,23 @@ def test_url_tags_official_layout_and_torchvision_weights(hub, monkeypatch, layo
     torch.testing.assert_close(_logits(senet.create_model(model, pretrained="loopback")), _logits(source))
 
 
+def test_the_legacy_se_resnext26_file_computes_timms_logits(tmp_path):
+    """se_resnext26_32x4d.timm_in1k is timm's legacy_seresnext26_32x4d (Cadene's keys, the official layout):
+    a file of that model loads into senet's row and computes timm's logits."""
+    source = timm.create_model("legacy_seresnext26_32x4d", pretrained=False).eval()
+    g = torch.Generator().manual_seed(0)
+    for m in source.modules():  # give every unit's last BN (zero-initialised by timm) and SE a say
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data.uniform_(0.5, 1.5, generator=g)
+            m.running_var.uniform_(0.5, 1.5, generator=g)
+    (tmp_path / "w.pth").write_bytes(_pth(source))
+    tag = P.get_tag("se_resnext26_32x4d", True)
+    net = senet.create_model(tag.model, checkpoint=tmp_path / "w.pth", **tag.options)
+    assert net.layout == "official" and tag.interpolation == "bicubic"
+    torch.testing.assert_close(_logits(net), _logits(source))
+    assert senet.complexity("se_resnext26_32x4d").params == sum(p.numel() for p in source.parameters())
+
+
 def test_a_torchvision_file_whose_hash_is_not_its_names_is_refused(hub, tmp_path):
     hub.add(
         "/models/resnet50-0676ba61.pth", _pth(torchvision.models.resnet50())

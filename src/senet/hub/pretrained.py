@@ -158,6 +158,12 @@ def _table() -> list[Tag]:
         _caffe("se_resnext101_32x4d", "v0.1-weights/legacy_se_resnext101_32x4d-37725eac.pth", 19.726, 4.968,
                "19.81/4.96"),
         _caffe("senet154", "v0.1-weights/legacy_senet154-e9eb9fe6.pth", 18.68, 4.498, "18.68/4.47"),
+        # Trained by timm in Cadene's SENet code (timm's legacy_seresnext26_32x4d): the official layout.
+        Tag("se_resnext26_32x4d", "timm_in1k",
+            "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/"
+            "seresnext26_32x4d-65ebdb501.pth", "apache-2.0", 22.900, 6.668,
+            "timm's results-imagenet.csv (224, crop 0.875, bicubic)", interpolation="bicubic",
+            note="timm's legacy_seresnext26_32x4d: SE-ResNeXt-26 32x4d in the official layout"),
         # timm's own SE weights, trained with modern recipes: torchvision layout.
         Tag("se_resnet50", "timm_a1_in1k", "hf://timm/seresnet50.a1_in1k/model.safetensors", "apache-2.0",
             19.988, 5.296, "timm's results-imagenet.csv (224, crop 0.95, bicubic; 18.886/4.878 at 288, crop 1.0)",

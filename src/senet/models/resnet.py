@@ -279,6 +279,8 @@ SPECS: dict[str, ResNetSpec] = {
     "resnet101": ResNetSpec("bottleneck", (3, 4, 23, 3), _IMAGENET),
     "resnet152": ResNetSpec("bottleneck", (3, 8, 36, 3), _IMAGENET),
     "resnext50_32x4d": ResNetSpec("bottleneck", (3, 4, 6, 3), _IMAGENET, _X32, groups=32, stride_on="3x3"),
+    # SE-ResNeXt-26 32x4d: timm's legacy_seresnext26_32x4d (trained by timm in Cadene's SENet code), 2-2-2-2
+    "resnext26_32x4d": ResNetSpec("bottleneck", (2, 2, 2, 2), _IMAGENET, _X32, groups=32, stride_on="3x3"),
     "resnext101_32x4d": ResNetSpec("bottleneck", (3, 4, 23, 3), _IMAGENET, _X32, groups=32, stride_on="3x3"),
     # SENet-154 without SE: ResNeXt-152 64x4d with SENet-154's stem, half-width 1x1s and 3x3 projections.
     "resnext154_64x4d": ResNetSpec(
