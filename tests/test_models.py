@@ -100,13 +100,20 @@ def test_registry_has_every_resnet_family_model():
         "resnext101_32x4d",
         "se_resnext50_32x4d",
         "se_resnext101_32x4d",
+        "resnext26_32x4d",  # timm's legacy SE-ResNeXt-26 and its twin
+        "se_resnext26_32x4d",
         "resnext101_32x48d",  # Table 9's comparison row (Mahajan et al.), and our SE twin
         "se_resnext101_32x48d",
         "senet154",
         *(f"{p}resnet{d}_cifar" for p in ("", "se_") for d in (20, 32, 44, 56, 110)),
     }
     assert expected <= set(list_models())
-    assert list_models("se_resnext*") == ["se_resnext101_32x48d", "se_resnext101_32x4d", "se_resnext50_32x4d"]
+    assert list_models("se_resnext*") == [
+        "se_resnext101_32x48d",
+        "se_resnext101_32x4d",
+        "se_resnext26_32x4d",
+        "se_resnext50_32x4d",
+    ]
 
 
 def test_every_se_model_has_a_plain_twin():
