@@ -310,6 +310,11 @@ def test_list_pretrained_cli(capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     row = next(r for r in rows if r["name"] == "se_resnet50.caffe_in1k")
     assert row["params"] == 28_088_024 and row["gflops"] > 3.8 and row["license"] == "apache-2.0"
+    assert main(["list", "seresnextaa101d_32x8d.sw_in12k", "--pretrained", "--json"]) == 0
+    [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    with torch.device("meta"):  # the params of the file's network: its 11821-class head
+        timm12k = timm.create_model("seresnextaa101d_32x8d", num_classes=11821)
+    assert row["num_classes"] == 11821 and row["params"] == sum(p.numel() for p in timm12k.parameters())
 
 
 def test_torch_hub_loads_from_a_local_clone():

@@ -43,7 +43,7 @@ def _tags(pattern: str, as_json: bool) -> int:
     for name in names:
         t = tags()[name]
         if as_json:
-            c = complexity(t.model, **t.options)  # on the meta device: nothing is allocated
+            c = complexity(t.model, num_classes=t.num_classes, **t.options)  # the file's head; on meta
             print(json.dumps({**t.as_dict(), "params": c.params, "gflops": c.gflops}))
             continue
         err = lambda v: f"{v:8.2f}%" if v is not None else "        -"  # noqa: E731
