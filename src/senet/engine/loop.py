@@ -197,9 +197,8 @@ def train_one_epoch(s: S.Session) -> torch.Tensor | None:
     with D.batches(loader) as batches:  # its workers end here on every way out
         while s.step_in_epoch < steps:
             limit = s.config.max_steps is not None and s.global_step >= s.config.max_steps
-            if distributed.any_rank(
-                bool(s.stop_requested) or limit, s.device
-            ):  # SIGTERM/SIGINT or --max-steps
+            # SIGTERM/SIGINT or --max-steps
+            if distributed.any_rank(bool(s.stop_requested) or limit, s.device):
                 bar.close()
                 _check_finite(s, sums)  # never save a diverged state over the last good checkpoint
                 s.epoch_sums = sums.cpu()
@@ -214,9 +213,7 @@ def train_one_epoch(s: S.Session) -> torch.Tensor | None:
                 sync = contextlib.nullcontext() if micro == accum - 1 else _no_sync(s.net)
                 with sync:
                     soft = targets
-                    if (
-                        s.mix is not None
-                    ):  # MixUp/CutMix: mixed images, soft targets (accuracy on the hard ones)
+                    if s.mix is not None:  # MixUp/CutMix: mixed images, soft targets (accuracy on hard ones)
                         images, soft = _mix(s, images, targets, micro)
                     with s.autocast():
                         logits = s.net(images)
@@ -379,9 +376,8 @@ def _evaluate(s: S.Session, net=None) -> dict:
     finite) stops the run before anything is saved or marked best, naming the last good checkpoint."""
     val = D.eval_subset(s.val_set, s.env.world_size, s.env.rank)
     loader = D.loader(val, max(s.micro_batch, 64), workers=s.config.workers, pin=s.device.type == "cuda")
-    watched = _Watched(net or s.net)
-    with D.batches(loader) as batches:
-        out = evaluate_loader(watched, batches, s.device, len(s.classes), s.autocast, s.memory_format)
+    watched = _Watched(net or s.net)  # evaluate_loader ends the loader's workers on every way out
+    out = evaluate_loader(watched, loader, s.device, len(s.classes), s.autocast, s.memory_format)
     numbers = torch.tensor([out["loss"], out["top1_error"], out["top5_error"]])
     finite = torch.isfinite(numbers).all() and not bool(watched.non_finite)
     if distributed.any_rank(not finite, s.device):

@@ -154,9 +154,8 @@ def check_card_fields(card, where) -> dict:
         raise bad(f"names the model {card['model']!r}, not a model name")
     if not isinstance(card.get("options", {}), Mapping):
         raise bad(f"holds options {card['options']!r}, not a mapping of option names to values")
-    for key in ("preprocess",):
-        if key in card and not isinstance(card[key], Mapping):
-            raise bad(f"holds {key} {card[key]!r}, not a mapping")
+    if "preprocess" in card and not isinstance(card["preprocess"], Mapping):
+        raise bad(f"holds preprocess {card['preprocess']!r}, not a mapping")
     if "revision" in card and (not isinstance(card["revision"], int) or isinstance(card["revision"], bool)):
         raise bad(f"records revision {card['revision']!r}, not an integer")
     points = card.get("se_points")
