@@ -12,6 +12,7 @@ FLOORS = [
     ("core layers", "files, devices, torchrun; the SE block"),
     ("hub data retrofit fast", "weight files and tags; data sets; add_se; fused inference paths"),
     ("models", "the networks, their registry, counting and feature maps"),
+    ("runtimes", "ONNX Runtime, OpenVINO and .pt2 files: export, run, cards inside, --runtime auto"),
     ("evaluation", "evaluate, the multi-view protocol, predict"),
     ("engine", "training: recipes, config, loop, checkpoints, run directory"),
     ("deploy detection analysis", "export, int8, bench; Table 7; the paper's studies"),

@@ -55,6 +55,20 @@ def test_int8_agrees_with_float_on_a_trained_se_resnet20(resnet20, backend, se):
     assert abs(r["int8_top1_error"] - r["float_top1_error"]) <= 1.0
 
 
+def test_openvino_int8_of_a_trained_se_resnet20(resnet20):
+    """NNCF's int8 (OpenVINO) of the same network. Issue 24 asks for >= 99% agreement; NNCF reaches 95-96%
+    here whatever was tried (presets, range estimators, bias correction, overflow fix, SE or the stem or the
+    classifier kept in float, the model read from ONNX or torch.export: docs/performance.md), while ONNX
+    Runtime's quantizer reaches 99.6% on this model. This bound is what it measures, not the issue's."""
+    pytest.importorskip("nncf")
+    net = senet.create_model("se_resnet20_cifar", num_classes=10, checkpoint=resnet20).eval()
+    cal, val = _split()
+    r = compare(net, quantize(net, cal.split(64), backend="openvino"), val)
+    assert r["images"] == 450 and r["float_top1_error"] < 10
+    assert r["agreement"] >= 94.0
+    assert abs(r["int8_top1_error"] - r["float_top1_error"]) <= 4.0
+
+
 def test_pt2e_file_reloads_to_the_same_predictions(resnet20, tmp_path):
     """The .pt2 file (torch.export.save of the converted graph) reloads to the same int8 function. The
     compiled path (Inductor lowering to oneDNN int8 kernels) runs in tests/test_bench.py (int8:)."""
@@ -163,5 +177,32 @@ def test_refusals(resnet20, tmp_path):
         quantize_data(checkpoint=resnet20, backend="pt2e", out=tmp_path / "m.onnx")
     with pytest.raises(SenetError, match="calib=5000"):
         quantize_data(checkpoint=resnet20, calib=5000)
-    with pytest.raises(SenetError, match=r"\.pt2 \(pt2e\) or \.onnx"):
+    with pytest.raises(SenetError, match=r"\.pt2 \(pt2e\), \.onnx \(ort\) or \.xml"):
         load_quantized(tmp_path / "m.tflite")
+
+
+def test_deployed_files_give_the_errors_of_their_checkpoint_on_digits(resnet20, tmp_path, capsys):
+    """Issue 24: `senet eval --checkpoint m.xml` (OpenVINO fp32, from senet export) gives the checkpoint's
+    errors; `--checkpoint m.int8.onnx` (ONNX Runtime int8, from senet quantize) gives the int8 errors that
+    quantize printed; predict on the int8 file names the card's classes. docs/deploy.md shows this run."""
+    pytest.importorskip("openvino")
+
+    def run(*argv):
+        assert main([*argv, "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    ck = str(resnet20)
+    xml, int8 = str(tmp_path / "m.xml"), str(tmp_path / "m.int8.onnx")
+    assert (
+        main(["export", "se_resnet20_cifar", "--checkpoint", ck, "--format", "openvino", "--out", xml]) == 0
+    )
+    capsys.readouterr()
+    q = run("quantize", "--checkpoint", ck, "--backend", "ort", "--out", int8)
+    torch_ = run("eval", "--checkpoint", ck, "--workers", "0")
+    ov = run("eval", "--checkpoint", xml, "--workers", "0", "--batch-size", "64")
+    ort8 = run("eval", "--checkpoint", int8, "--workers", "0", "--batch-size", "50")
+    assert (torch_["runtime"], ov["runtime"], ort8["runtime"]) == ("torch", "openvino", "ort")
+    assert ov["top1_error"] == torch_["top1_error"] == pytest.approx(q["float_top1_error"])
+    assert ov["top5_error"] == torch_["top5_error"] and abs(ov["loss"] - torch_["loss"]) < 1e-4
+    assert ort8["top1_error"] == pytest.approx(q["int8_top1_error"])
+    assert abs(ort8["top1_error"] - torch_["top1_error"]) <= 1.0 and ort8["num_images"] == 450

@@ -84,5 +84,15 @@ def add_data_and_recipe(p, recipe_help: str, epochs_help: str) -> None:
 def add_weights_options(p, pretrained_help: str) -> None:
     """``--checkpoint FILE`` or ``--pretrained [TAG]`` (one of them)."""
     w = p.add_mutually_exclusive_group()
-    w.add_argument("--checkpoint", help="checkpoint_best.pt, model.safetensors, or any state_dict file")
+    w.add_argument(
+        "--checkpoint",
+        help="checkpoint_best.pt, model.safetensors, any state_dict file, or a deployed file (.onnx, OpenVINO "
+        ".xml, .pt2 from senet export/quantize: run in its runtime with the preprocessing and classes it records)",
+    )
     w.add_argument("--pretrained", nargs="?", const=True, metavar="TAG", help=pretrained_help)
+    p.add_argument(
+        "--runtime",
+        choices=("auto", "torch", "ort", "openvino"),
+        help="CPU runtime: torch (PyTorch eager), ort (ONNX Runtime), openvino, or auto (the fastest installed "
+        "one, measured once and cached; it says which it took) (default: torch, or a deployed file's own)",
+    )

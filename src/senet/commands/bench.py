@@ -15,8 +15,8 @@ def add_arguments(p):
         "--models",
         required=True,
         help="comma-separated: senet names, timm:NAME, torchvision:NAME (the first is the baseline); a runtime "
-        "prefix times one under another runtime: folded:, compiled:, bf16:, int8:, ort:, ort-int8: "
-        "(int8[se=float]:NAME keeps SE in float)",
+        "prefix times one under another runtime: folded:, compiled:, bf16:, int8:, ort:, ort-int8:, ov:, "
+        "ov-int8: (OpenVINO), auto: (the runtime --runtime auto picks) (int8[se=float]:NAME keeps SE in float)",
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     p.add_argument(

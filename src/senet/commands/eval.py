@@ -57,15 +57,19 @@ def run(args):
     r = evaluate(
         args.model,
         **given(args, "checkpoint", "data", "resize", "crop", "ten_crop", "batch_size", "device", "workers"),
-        **given(args, "strict", "amp", "scales", "crops", "flip", "fully_convolutional", "pretrained"),
+        **given(
+            args, "strict", "amp", "scales", "crops", "flip", "fully_convolutional", "pretrained", "runtime"
+        ),
         model_options=model_options(args),
         progress=not args.no_progress and sys.stderr.isatty(),
     )
+    if r.get("runtime_note"):
+        print(r["runtime_note"], file=sys.stderr)
     if args.json:
         print(json.dumps(r))
         return 0
     print(
-        f"{r['model']} on {r['data']} ({r['num_images']} images"
+        f"{r['model']}{'' if r['runtime'] == 'torch' else ' (' + r['runtime'] + ')'} on {r['data']} ({r['num_images']} images"
         + (f", {r['skipped']} unreadable skipped" if r["skipped"] else "")
         + ")"
     )

@@ -28,7 +28,7 @@ def add_arguments(p):
 
 def run(args):
     from ..errors import SenetError
-    from ..evaluation.inference import check_top_k, image_paths, predictor
+    from ..evaluation.inference import BATCH, check_top_k, image_paths, predictor
 
     images, pretrained = list(args.images), args.pretrained
     if _is_image(pretrained, args.model):  # `--pretrained cat.jpg`: the optional TAG took the first image
@@ -45,7 +45,12 @@ def run(args):
         device=args.device,
         model_options=model_options(args),
         amp=args.amp,
+        runtime=args.runtime,
+        batch=min(len(paths), BATCH),
     )
+    from ..runtimes.deployed import note
+
+    note(p.net)
     if p.random_init:
         print(
             f"note: {p.name} has random weights (no --checkpoint or --pretrained): its predictions are arbitrary",
@@ -56,7 +61,8 @@ def run(args):
         if "error" in r:
             print(f"{r['image']}: cannot read: {r['error']}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"model": p.name, "predictions": results}))
+        runtime = getattr(p.net, "runtime", None) or "torch"
+        print(json.dumps({"model": p.name, "runtime": runtime, "predictions": results}))
     else:
         _print_tables(results)
     return 0 if any("top" in r for r in results) else 2

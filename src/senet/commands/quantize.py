@@ -21,18 +21,20 @@ def add_arguments(p):
     )
     p.add_argument(
         "--backend",
-        choices=("ort", "pt2e"),
+        choices=("ort", "pt2e", "openvino"),
         default="ort",
-        help="ort: ONNX Runtime (an .onnx file); pt2e: PyTorch 2 export + Inductor (a .pt2 file) (default ort)",
+        help="ort: ONNX Runtime (an .onnx file); pt2e: PyTorch 2 export + Inductor (a .pt2 file); openvino: NNCF (an OpenVINO .xml + .bin) (default ort)",
     )
     p.add_argument(
         "--se",
         choices=("auto", "int8", "float"),
         default="auto",
         help="the SE blocks' FCs in int8, or the whole block kept in float; auto: the faster for the "
-        "backend as measured (ort: float, pt2e: int8)",
+        "backend as measured (ort: float, pt2e: int8, openvino: int8)",
     )
-    p.add_argument("--out", help="where to write the int8 model (.onnx for ort, .pt2 for pt2e)")
+    p.add_argument(
+        "--out", help="where to write the int8 model (.onnx for ort, .pt2 for pt2e, .xml for openvino)"
+    )
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--threads", type=int, help="CPU threads of the int8 runtime (default: torch's)")
     p.add_argument("--json", action="store_true", help="one JSON object")

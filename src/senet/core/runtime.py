@@ -49,3 +49,16 @@ def resolve_device(name: str | None) -> torch.device:
                 f"use torchrun --nproc_per_node {count} (one process per GPU) or --device cpu"
             )
     return device
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; else what ``platform`` says): named with every timing."""
+    import contextlib
+    import platform
+
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()

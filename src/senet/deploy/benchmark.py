@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core.runtime import autocast, check_amp, resolve_device
+from ..core.runtime import autocast, check_amp, cpu_model, resolve_device
 from ..errors import SenetError
 
 MODES = ("infer", "train")
@@ -131,8 +131,10 @@ def load_model(ref: str, num_classes: int = 1000) -> nn.Module:
     return create_model(name, num_classes=num_classes, **options)
 
 
-RUNTIMES = ("compiled", "folded", "bf16", "int8", "ort", "ort-int8")
-DEPLOYED = ("int8", "ort", "ort-int8")  # another runtime than PyTorch's: inference on the CPU, float32 input
+RUNTIMES = ("compiled", "folded", "bf16", "int8", "ort", "ort-int8", "ov", "ov-int8", "auto")
+# another runtime than PyTorch's: inference on the CPU, float32 input
+DEPLOYED = ("int8", "ort", "ort-int8", "ov", "ov-int8", "auto")
+QUANTIZED = {"int8": "pt2e", "ort-int8": "ort", "ov-int8": "openvino"}
 
 
 def split_runtime(ref: str) -> tuple[list[tuple[str, dict]], str]:
@@ -149,15 +151,15 @@ def split_runtime(ref: str) -> tuple[list[tuple[str, dict]], str]:
 
 
 def _check_chain(ref: str, chain: list[tuple[str, dict]], cfg: BenchConfig) -> tuple[str, dict] | None:
-    """Refuse runtime prefixes that do not combine; return the deployed runtime (int8, ort, ort-int8) and its
-    options, if one is asked for."""
+    """Refuse runtime prefixes that do not combine; return the deployed runtime (int8, ort, ort-int8, ov,
+    ov-int8, auto) and its options, if one is asked for."""
     names = [n for n, _ in chain]
     if len(set(names)) != len(names):
         raise SenetError(f"{ref}: a runtime prefix is given twice")
     if cfg.mode == "train" and set(names) - {"compiled"}:
         raise SenetError(f"{ref}: {', '.join(sorted(set(names) - {'compiled'}))} time inference only")
     for name, options in chain:
-        if options and name not in ("int8", "ort-int8"):
+        if options and name not in QUANTIZED:
             raise SenetError(f"{ref}: {name} takes no options")
     deploy = [(n, o) for n, o in chain if n in DEPLOYED]
     if not deploy:
@@ -176,15 +178,21 @@ def _check_chain(ref: str, chain: list[tuple[str, dict]], cfg: BenchConfig) -> t
 
 
 def _deployed(model: nn.Module, name: str, options: dict, cfg: BenchConfig):
-    """``model`` under ONNX Runtime (``ort``) or quantized (``int8``: PT2E, ``ort-int8``), calibrated on 4
-    batches of random images: the timing does not depend on what the ranges are."""
+    """``model`` under ONNX Runtime (``ort``), OpenVINO (``ov``, float32), the fastest of torch, ort and ov
+    as ``--runtime auto`` chooses (``auto``, measured now), or quantized (``int8``: PT2E, ``ort-int8``,
+    ``ov-int8``: NNCF), calibrated on 4 batches of random images: the timing does not depend on what the
+    ranges are."""
     from . import quantize as Q
 
     if name == "ort":
         return Q.onnx_runtime(model, cfg.size, cfg.threads)
+    if name in ("ov", "auto"):
+        from ..runtimes.deployed import to_runtime
+
+        return to_runtime(model, "openvino" if name == "ov" else name, cfg.size, cfg.threads, cfg.batch_size)
     g = torch.Generator().manual_seed(0)
     calibration = [torch.randn(cfg.batch_size, 3, cfg.size, cfg.size, generator=g) for _ in range(4)]
-    backend = "pt2e" if name == "int8" else "ort"
+    backend = QUANTIZED[name]
     return Q.quantize(model, calibration, backend=backend, se=options.get("se", "int8"), threads=cfg.threads)
 
 
@@ -192,8 +200,9 @@ class _Runner:
     """One model, ready to run one step (forward, or forward + backward + SGD step) on fixed data.
 
     A reference may start with runtime prefixes (:data:`RUNTIMES`): ``compiled:``, ``folded:``, ``bf16:``
-    (this model only), ``int8:`` and ``ort-int8:`` (calibrated on 4 batches of random images: the timing
-    does not depend on what the ranges are), ``ort:``. Those run inference only.
+    (this model only), ``int8:``, ``ort-int8:`` and ``ov-int8:`` (calibrated on 4 batches of random images:
+    the timing does not depend on what the ranges are), ``ort:``, ``ov:`` (OpenVINO, float32) and ``auto:``
+    (what ``--runtime auto`` takes). Those run inference only.
     """
 
     def __init__(self, ref: str, cfg: BenchConfig):
@@ -327,9 +336,9 @@ def environment(device: str = "cpu") -> dict:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "torch": torch.__version__,
         "python": platform.python_version(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
-        "device": _cpu_model(),
+        "device": cpu_model(),
     }
     if torch.device(device).type == "cuda":
         env["device"] = torch.cuda.get_device_name(device)
@@ -339,15 +348,6 @@ def environment(device: str = "cpu") -> dict:
 
         env["timm"] = timm.__version__
     return env
-
-
-def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def format_table(result: dict) -> str:

@@ -7,8 +7,7 @@ SE squeeze becomes ``ReduceMean`` (or ``GlobalAveragePool``), the batch dimensio
 
 from __future__ import annotations
 
-import contextlib
-import io
+import json
 import os
 import warnings
 from pathlib import Path
@@ -19,36 +18,43 @@ from torch import nn
 from ..core.io import atomic_write, check_output
 from ..errors import SenetError
 from ..layers.se import check_choice
+from ..runtimes.onnx import INPUT_NAME, OUTPUT_NAME, export_onnx, quiet_export, with_card
 
-FORMATS = ("onnx", "torchscript")
+__all__ = ["export", "INPUT_NAME", "OUTPUT_NAME", "quiet_export", "FORMATS"]
+
+FORMATS = ("onnx", "torchscript", "openvino")
 MIN_OPSET = 18  # torch.onnx.export(dynamo=True) writes opset 18 and newer; lower ones fail to convert
-SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts", ".torchscript")}
-INPUT_NAME, OUTPUT_NAME = "input", "logits"
+SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts", ".torchscript"), "openvino": (".xml",)}
 ONNX_LIMIT = 2**31  # protobuf's limit for one file (senet writes no external data files)
 
 
-def _resolve(model, checkpoint, num_classes, options) -> tuple[nn.Module, int, int]:
-    """The model in eval mode, its native input size and its smallest one."""
+def _resolve(model, checkpoint, num_classes, options) -> tuple[nn.Module, int, int, list | None]:
+    """The model in eval mode, its native input size, its smallest one, the class names its checkpoint
+    records."""
     from ..models.factory import create_model, model_info
 
     if isinstance(model, str):
         if checkpoint is not None:  # the card's options (add_se=True, where=...) rebuild the same network
             from ..evaluation.evaluator import _resolve as card_options
 
-            model, options, _ = card_options(model, checkpoint, options)
+            model, options, card = card_options(model, checkpoint, options)
         info = model_info(model)
         model = create_model(model, num_classes=num_classes, checkpoint=checkpoint, **options)
-        return model.eval(), info.input_size[-1], info.min_input_size
+        classes = (card or {}).get("classes") if checkpoint is not None else None
+        size = model.default_cfg.get("input_size", info.input_size)[-1]  # a card's preprocessing counts
+        return model.eval(), size, info.min_input_size, classes
     if not isinstance(model, nn.Module):
         raise SenetError(f"export needs a model name or a torch.nn.Module, got {type(model).__name__}")
     if options or num_classes is not None:
         raise SenetError("model options and num_classes apply to a model name, not to a built model")
+    classes = None
     if checkpoint is not None:
-        from ..hub.weights import load_weights
+        from ..hub.weights import load_weights, read_weights
 
         load_weights(model, checkpoint)
+        classes = (read_weights(checkpoint)[1] or {}).get("classes")
     cfg = getattr(model, "default_cfg", {})
-    return model.eval(), cfg.get("input_size", (3, 224, 224))[-1], cfg.get("min_input_size", 8)
+    return model.eval(), cfg.get("input_size", (3, 224, 224))[-1], cfg.get("min_input_size", 8), classes
 
 
 def opset_range() -> tuple[int, int]:
@@ -80,66 +86,17 @@ def check_opset(opset) -> None:
         )
 
 
-@contextlib.contextmanager
-def quiet_export():
-    """torch.export, the ONNX exporter and the quantizers log their symbolic-shape reasoning (failed attempts
-    as warnings with tracebacks), warn and print at length about things that are not errors: silence them."""
-    import logging
-
-    loggers = [
-        logging.getLogger(n) for n in ("torch.fx.experimental.symbolic_shapes", "torch.export", "torch.onnx")
-    ]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
+def _onnx(model, x, path, opset, dynamic_size, card) -> None:
+    export_onnx(model, x, path, opset, dynamic_size)
+    if card is not None:  # the weight card in the file's metadata: eval/predict read it back
+        Path(path).write_bytes(with_card(Path(path).read_bytes(), card))
 
 
-def _onnx(
-    model: nn.Module, x: torch.Tensor, path: str, opset: int | None, dynamic_size: bool = False
-) -> None:
-    batch = torch.export.Dim("batch", min=1, max=1 << 16)
-    shapes = {0: batch}
-    if dynamic_size:  # height and width free (detection, segmentation): any size the network takes
-        shapes.update({2: torch.export.Dim.AUTO, 3: torch.export.Dim.AUTO})  # constraints found by export
-    try:
-        with quiet_export():
-            torch.onnx.export(
-                model,
-                (x,),
-                path,
-                dynamo=True,
-                dynamic_shapes=(shapes,),
-                input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
-                external_data=False,
-                opset_version=opset,
-                verbose=False,
-            )
-    except Exception as e:
-        if not dynamic_size:
-            raise
-        import re
-
-        text = re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip()  # torch colours its message
-        first = text.splitlines()[0] if text else type(e).__name__
-        raise SenetError(
-            f"this model does not export with free height and width ({first[:200]}); export it at a fixed "
-            "--size without --dynamic-size"
-        ) from None
-
-
-def _torchscript(model: nn.Module, x: torch.Tensor, path: str) -> None:
+def _torchscript(model: nn.Module, x: torch.Tensor, path: str, card) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(model, (x,), check_trace=False)
-    traced.save(path)
+    traced.save(path, _extra_files={"senet_card.json": json.dumps(card)} if card is not None else None)
 
 
 def export(
@@ -154,23 +111,28 @@ def export(
     dynamic_size: bool = False,
     **options,
 ) -> Path:
-    """Write ``model`` (a registered name or a module) to ``out`` as ONNX or TorchScript; return the path.
+    """Write ``model`` (a registered name or a module) to ``out`` as ONNX, TorchScript or OpenVINO IR
+    (``.xml`` and its ``.bin``); return the path.
 
     ``size``: the square input the graph is traced at (default: the model's native size; the batch
     stays dynamic; ``dynamic_size``: height and width too). ``checkpoint``: weights to
-    load first; ``options``: create_model options (SE knobs).
+    load first; ``options``: create_model options (SE knobs). The model's weight card (name, options,
+    classes, preprocessing at ``size``) goes into the file, so ``senet eval``/``predict --checkpoint FILE``
+    run it as they run the checkpoint.
     """
-    if dynamic_size and format != "onnx":
-        raise SenetError("--dynamic-size is for ONNX; a TorchScript trace keeps the sizes it saw")
+    if dynamic_size and format == "torchscript":
+        raise SenetError(
+            "--dynamic-size is for ONNX and OpenVINO; a TorchScript trace keeps the sizes it saw"
+        )
     check_choice("format", format, FORMATS)
     if opset is not None and format != "onnx":
-        raise SenetError("--opset is for ONNX; drop it for TorchScript")
+        raise SenetError(f"--opset is for ONNX; drop it for {format}")
     check_opset(opset)
     from ..engine.rundir import RUN_FILES
 
     inputs = [checkpoint] if isinstance(checkpoint, str | os.PathLike) else []
     out = check_output(out, SUFFIXES[format], inputs=inputs, keep=RUN_FILES)
-    model, native, smallest = _resolve(model, checkpoint, num_classes, options)
+    model, native, smallest, classes = _resolve(model, checkpoint, num_classes, options)
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
     if format == "onnx" and weights >= ONNX_LIMIT:
         raise SenetError(
@@ -181,12 +143,26 @@ def export(
     if not isinstance(size, int) or isinstance(size, bool) or size < smallest:
         raise SenetError(f"size must be an integer of at least {smallest} for this model, got {size!r}")
     param = next(model.parameters())
-    x = torch.randn(2, getattr(model, "in_chans", 3), size, size, dtype=param.dtype, device=param.device)
+    in_chans = getattr(model, "in_chans", 3)
+    x = torch.randn(2, in_chans, size, size, dtype=param.dtype, device=param.device)
+    card = _card(model, classes, None if dynamic_size else (in_chans, size, size))
+    if format == "openvino":
+        from ..runtimes import openvino
+
+        openvino.save(openvino.convert(model, None if dynamic_size else size, in_chans), out, card)
+        return out
+    write = _onnx if format == "onnx" else _torchscript
+    args = (opset, dynamic_size) if format == "onnx" else ()
     with torch.no_grad():
-        atomic_write(
-            out,
-            lambda tmp: (
-                _onnx(model, x, tmp, opset, dynamic_size) if format == "onnx" else _torchscript(model, x, tmp)
-            ),
-        )
+        atomic_write(out, lambda tmp: write(model, x, tmp, *args, card))
     return out
+
+
+def _card(model: nn.Module, classes, input_size) -> dict:
+    """The weight card a deployed file carries: the model's, with the input size it was exported at."""
+    from ..hub.weights import model_card
+
+    card = model_card(model, classes)
+    if input_size is not None and "preprocess" in card:
+        card["preprocess"]["input_size"] = list(input_size)
+    return card

@@ -1,6 +1,6 @@
 """int8 for the CPU: post-training static quantization, calibrated on images of a data set.
 
-Two backends, both measured in ``docs/performance.md`` (``senet bench`` times them side by side):
+Three backends, measured in ``docs/performance.md`` (``senet bench`` times them side by side):
 
 - ``"pt2e"``: PyTorch 2 export quantization, the flow torch documents as current (``torchao.quantization.
   pt2e``: ``torch.export`` -> ``prepare_pt2e`` with the ``X86InductorQuantizer`` -> calibrate ->
@@ -9,6 +9,11 @@ Two backends, both measured in ``docs/performance.md`` (``senet bench`` times th
 - ``"ort"``: ONNX Runtime static quantization (``onnxruntime.quantization.quantize_static``, QDQ format,
   per-channel int8 weights, uint8 activations) of the model exported by :func:`senet.export`. Saved as an
   ``.onnx`` file that any ONNX Runtime serves.
+- ``"openvino"``: NNCF post-training quantization (``nncf.quantize``) of the model converted by
+  ``openvino.convert_model``; saved as OpenVINO IR (``.xml`` + ``.bin``), run by OpenVINO's CPU plugin.
+
+Every file carries the float model's weight card (name, options, classes, preprocessing), so ``senet
+eval``/``senet predict --checkpoint FILE`` run it as they run the checkpoint it came from.
 
 The SE block (Sec. 3, Eq. 2-4) is handled deliberately: ``se="int8"`` quantizes its two FCs like every
 other conv (the sigmoid gate and the channel-wise scale stay in float in both backends: neither quantizer
@@ -35,23 +40,19 @@ from torch import nn
 
 from ..errors import SenetError
 from ..layers.se import check_choice
+from ..runtimes import onnx as O
+from ..runtimes import openvino as V
+from ..runtimes import pt2 as P
+from ..runtimes.packages import need
 from .export import INPUT_NAME, export, quiet_export
 
-BACKENDS = ("pt2e", "ort")
+BACKENDS = ("pt2e", "ort", "openvino")
 SE_PRECISIONS = ("auto", "int8", "float")
 # "auto": the faster of the two in benchmarks/results/cpu_deploy_backends_b1.json (se_resnet50, batch 1):
 # ONNX Runtime runs the SE block faster in float, Inductor in int8; agreement was equal (100% on digits).
-SE_AUTO = {"ort": "float", "pt2e": "int8"}
-SUFFIX = {"pt2e": ".pt2", "ort": ".onnx"}
-
-
-def _need(module: str, extra: str):
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise SenetError(f"int8 needs {module.split('.')[0]}: pip install {extra}") from None
+SE_AUTO = {"ort": "float", "pt2e": "int8", "openvino": "int8"}
+SUFFIX = {"pt2e": ".pt2", "ort": ".onnx", "openvino": ".xml"}
+PACKAGES = {"pt2e": ("torchao",), "ort": ("onnx", "onnxruntime"), "openvino": ("openvino", "nncf")}
 
 
 def _check_threads(threads) -> None:
@@ -95,60 +96,63 @@ class DeployedModel:
     backend: str
     se: str | None  # int8 models: "int8" or "float" (the SE blocks' precision); None: a float32 model
     size: int
-    program: object = field(repr=False)  # pt2e: the converted GraphModule; ort: the ONNX bytes
+    program: object = field(repr=False)  # pt2e: the GraphModule; ort: the ONNX bytes; openvino: ov.Model
     threads: int | None = None
     compile: bool = True
+    card: dict | None = None  # the float model's weight card, written into the file
     _runner: object = field(default=None, repr=False)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self._runner is None:
-            self._runner = _pt2e_runner(self) if self.backend == "pt2e" else _ort_runner(self)
+            if self.backend == "pt2e":
+                self._runner = P.runner(self.program, self.compile)
+            elif self.backend == "ort":
+                self._runner = O.ort_runner(self.program, self.threads)
+            else:
+                self._runner = V.runner(self.program, self.threads)
         return self._runner(x)
 
     def save(self, path) -> Path:
-        """Write the quantized model: ``.pt2`` (pt2e) or ``.onnx`` (ort), atomically."""
+        """Write the quantized model: ``.pt2`` (pt2e), ``.onnx`` (ort) or ``.xml`` + ``.bin`` (openvino),
+        atomically, with the weight card."""
         from ..core.io import atomic_write, check_output
 
         out = check_output(path, (SUFFIX[self.backend],))
         if self.backend == "ort":
-            atomic_write(out, lambda tmp: Path(tmp).write_bytes(self.program))
-            return out
-        x = torch.randn(2, 3, self.size, self.size)
-        with quiet_export():
-            ep = torch.export.export(self.program, (x,), dynamic_shapes=({0: torch.export.Dim.DYNAMIC},))
-            atomic_write(out, lambda tmp: torch.export.save(ep, tmp))
+            program = O.with_card(self.program, self.card)
+            atomic_write(out, lambda tmp: Path(tmp).write_bytes(program))
+        elif self.backend == "openvino":
+            V.save(self.program, out, self.card)
+        else:
+            atomic_write(out, lambda tmp: P.save(self.program, self.size, tmp, self.card))
         return out
 
 
 def load_quantized(path, threads: int | None = None, compile: bool = True) -> DeployedModel:
-    """A model written by :meth:`DeployedModel.save` (``.pt2`` or ``.onnx``)."""
+    """A model written by :meth:`DeployedModel.save` (``.pt2``, ``.onnx`` or ``.xml``)."""
     path = Path(path)
     backend = {v: k for k, v in SUFFIX.items()}.get(path.suffix.lower())
     if backend is None:
-        raise SenetError(f"{str(path)!r}: a quantized model is a .pt2 (pt2e) or .onnx (ort) file")
+        raise SenetError(
+            f"{str(path)!r}: a quantized model is a .pt2 (pt2e), .onnx (ort) or .xml (openvino) file"
+        )
     if not path.is_file():
         raise SenetError(f"{str(path)!r} does not exist")
     if backend == "ort":
         program = path.read_bytes()
-        size = _onnx_size(program)
+        size, card = O.input_size(program), O.read_card(program, repr(str(path)))
+    elif backend == "openvino":
+        program, card = V.read(path)
+        size = V.input_size(program)
     else:
-        _need("torchao.quantization.pt2e", "torchao")  # registers the quantized ops the file uses
-        with quiet_export():
-            program = torch.export.load(str(path)).module()
-        size = next(n for n in program.graph.nodes if n.op == "placeholder").meta["val"].shape[-1]
-    return DeployedModel(backend, "recorded", int(size), program, threads, compile)
-
-
-def _onnx_size(program: bytes) -> int:
-    onnx = _need("onnx", "onnx")
-    dims = onnx.load_from_string(program).graph.input[0].type.tensor_type.shape.dim
-    return int(dims[-1].dim_value)
+        program, size, card = P.load(path)
+    return DeployedModel(backend, "recorded", int(size or 0), program, threads, compile, card)
 
 
 # ---- PT2E --------------------------------------------------------------------------------------------
 def _pt2e(model: nn.Module, batches: list[torch.Tensor], se: str) -> nn.Module:
-    pt2e = _need("torchao.quantization.pt2e.quantize_pt2e", "torchao")
-    xiq = _need("torchao.quantization.pt2e.quantizer.x86_inductor_quantizer", "torchao")
+    pt2e = need("torchao.quantization.pt2e.quantize_pt2e")
+    xiq = need("torchao.quantization.pt2e.quantizer.x86_inductor_quantizer")
     quantizer = xiq.X86InductorQuantizer()
     quantizer.set_global(xiq.get_default_x86_inductor_quantization_config())
     if se == "float":
@@ -174,38 +178,18 @@ def _pt2e(model: nn.Module, batches: list[torch.Tensor], se: str) -> nn.Module:
         return pt2e.convert_pt2e(prepared)
 
 
-def _pt2e_runner(q: DeployedModel):
-    program = q.program
-    if q.compile:
-        # freezing: weights become constants so Inductor can fold the quantize/dequantize pairs into
-        # oneDNN int8 convolutions; without compiling, the converted graph runs in float (a reference).
-        program = torch.compile(program, dynamic=False)
-
-    import torch._inductor.config as inductor
-
-    compiled: set[tuple[int, ...]] = set()  # dynamic=False: Inductor compiles once per input shape
-
-    def run(x: torch.Tensor) -> torch.Tensor:
-        x = x.float()
-        with torch.no_grad():
-            if tuple(x.shape) in compiled:
-                return program(x)
-            compiled.add(tuple(x.shape))
-            with quiet_export(), inductor.patch(freezing=q.compile):
-                return program(x)
-
-    return run
-
-
 # ---- ONNX Runtime ------------------------------------------------------------------------------------
 def _ort(model: nn.Module, batches: list[torch.Tensor], se: str) -> bytes:
-    oq = _need("onnxruntime.quantization", "onnxruntime")
+    oq = need("onnxruntime.quantization")
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    size = batches[0].shape[-1]
     with tempfile.TemporaryDirectory() as tmp:
         fp32, pre, out = (os.path.join(tmp, n) for n in ("fp32.onnx", "pre.onnx", "int8.onnx"))
-        export(model, fp32, size=size)
+        # se="int8" keeps the exporter's ReduceMean: as GlobalAveragePool the squeeze runs in int8 and ~1.5x
+        # faster (docs/performance.md), but the digits SE-ResNet-20 then agreed on 98.9% (< 99%) with float
+        x = batches[0][:2] if len(batches[0]) > 1 else batches[0].expand(2, -1, -1, -1)
+        with torch.no_grad():
+            O.export_onnx(model, x.contiguous(), fp32, gap=se == "float")
 
         class Reader(oq.CalibrationDataReader):
             def __init__(self):
@@ -254,19 +238,43 @@ def _onnx_se_nodes(path: str) -> list[str]:
     return sorted(names)
 
 
-def _ort_runner(q: DeployedModel):
-    ort = _need("onnxruntime", "onnxruntime")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = q.threads or torch.get_num_threads()
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    session = ort.InferenceSession(q.program, options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
+# ---- OpenVINO + NNCF --------------------------------------------------------------------------------
+def _openvino(model: nn.Module, batches: list[torch.Tensor], se: str):
+    """NNCF's post-training quantization of the OpenVINO model (int8 weights per channel, activations per
+    tensor; the ``PERFORMANCE`` preset: symmetric), calibrated on every image, one at a time."""
+    with quiet_export():
+        nncf = need("nncf")
+    images = [b[i : i + 1] for b in batches for i in range(len(b))]
+    ov_model = V.convert(model, batches[0].shape[-1], batches[0].shape[1])
+    ignored = nncf.IgnoredScope(names=ov_se_nodes(ov_model), validate=False) if se == "float" else None
+    with quiet_export():
+        return nncf.quantize(
+            ov_model,
+            nncf.Dataset(images, lambda x: x.numpy()),
+            subset_size=len(images),
+            preset=nncf.QuantizationPreset.PERFORMANCE,
+            ignored_scope=ignored,
+        )
 
-    def run(x: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(session.run(None, {name: x.detach().float().cpu().numpy()})[0])
 
-    return run
+def ov_se_nodes(ov_model) -> list[str]:
+    """Friendly names of the SE blocks' nodes in an OpenVINO model: every node on a path from a squeeze
+    (ReduceMean) to the Multiply that scales the feature map with the gate (Eq. 2-4)."""
+    names = set()
+    for mul in (n for n in ov_model.get_ordered_ops() if n.get_type_name() == "Multiply"):
+        for i in range(mul.get_input_size()):
+            path, node = [], mul.input_value(i).get_node()
+            while node.get_type_name() not in ("ReduceMean", "Parameter") and len(path) < 10:
+                path.append(node)
+                inputs = [node.input_value(j).get_node() for j in range(node.get_input_size())]
+                inputs = [n for n in inputs if n.get_type_name() != "Constant"]
+                if not inputs:
+                    break
+                node = inputs[0]
+            gated = any(p.get_type_name() in ("Sigmoid", "HSigmoid", "Tanh", "Relu", "Clamp") for p in path)
+            if node.get_type_name() == "ReduceMean" and gated:
+                names.update(n.get_friendly_name() for n in [*path, node, mul])
+    return sorted(names)
 
 
 def onnx_runtime(model: nn.Module, size: int, threads: int | None = None) -> DeployedModel:
@@ -292,7 +300,8 @@ def quantize(
 
     ``calibration``: images (a tensor, or batches / a DataLoader of (images, targets)) that set the
     activation ranges; a few hundred images of the training data are the usual amount. ``backend``:
-    ``"ort"`` (ONNX Runtime) or ``"pt2e"`` (PyTorch 2 export + Inductor; ``compile=False`` runs the
+    ``"ort"`` (ONNX Runtime), ``"openvino"`` (NNCF, OpenVINO IR) or ``"pt2e"`` (PyTorch 2 export +
+    Inductor; ``compile=False`` runs the
     converted graph in float as a numerical reference, slowly). ``se``: ``"int8"`` or ``"float"`` (module
     docstring). Returns a :class:`DeployedModel`; the original model is not changed.
     """
@@ -312,8 +321,12 @@ def quantize(
     import copy
 
     model = copy.deepcopy(model).eval()
-    program = _pt2e(model, batches, se) if backend == "pt2e" else _ort(model, batches, se)
-    return DeployedModel(backend, se, batches[0].shape[-1], program, threads, compile)
+    build = {"pt2e": _pt2e, "ort": _ort, "openvino": _openvino}[backend]
+    program = build(model, batches, se)
+    from ..hub.weights import model_card
+
+    card = model_card(model) if getattr(model, "model_name", None) else None
+    return DeployedModel(backend, se, batches[0].shape[-1], program, threads, compile, card)
 
 
 def compare(float_model: nn.Module, quantized, batches) -> dict:
@@ -326,6 +339,8 @@ def compare(float_model: nn.Module, quantized, batches) -> dict:
             if b is None:
                 continue
             x, y = b[0], b[1]
+            # argmax, as senet.evaluate: int8 logits can tie exactly, and argmax takes the first of equals
+            # whatever the batch (topk does not say which), so `senet eval` of the file prints these errors
             pf, pq = float_model(x).argmax(1), quantized(x).argmax(1)
             agree += int((pf == pq).sum())
             wrong_f += int((pf != y).sum())
@@ -370,6 +385,8 @@ def quantize_data(
     check_choice("se", se, SE_PRECISIONS)
     _check_threads(threads)
     se = SE_AUTO[backend] if se == "auto" else se
+    for module in PACKAGES[backend]:  # before the data and the model are built
+        need(module)
     if out is not None:
         from ..core.io import check_output
         from ..engine.rundir import RUN_FILES
@@ -396,6 +413,9 @@ def quantize_data(
     start = time.perf_counter()
     q = quantize(net, cal, backend=backend, se=se, threads=threads)
     seconds = time.perf_counter() - start
+    from ..hub.weights import model_card
+
+    q.card = model_card(net, classes)  # eval/predict --checkpoint FILE: the classes and preprocessing
     if out is not None:
         q.save(out)
     if held_out is not None:

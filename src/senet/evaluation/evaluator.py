@@ -18,6 +18,7 @@ from .. import data as D
 from ..core.distributed import all_reduce_sum
 from ..core.runtime import autocast, check_amp, resolve_device
 from ..errors import SenetError, SenetTypeError
+from ..runtimes.deployed import describe
 
 
 def evaluate_loader(
@@ -45,16 +46,19 @@ def evaluate_loader(
             with autocast():
                 logits = model(x.contiguous(memory_format=memory_format)).float()
             logits = logits.view(len(targets), crops, -1).mean(1)
-            hits = logits.topk(k, dim=1).indices == targets[:, None]
+            # top-1 is argmax: the first of equal logits whatever the batch size (topk does not say which
+            # it takes; int8 logits can tie exactly); top-5: the k largest, or the top-1
+            top1 = logits.argmax(1) == targets
+            top5 = (logits.topk(k, dim=1).indices == targets[:, None]).any(1) | top1
             sums += torch.stack(
                 [
                     F.cross_entropy(logits, targets, reduction="sum"),
-                    hits[:, 0].sum(),
-                    hits.any(1).sum(),
+                    top1.sum(),
+                    top5.sum(),
                     torch.tensor(float(skipped), device=device),
                 ]
             )
-            per_class[0].index_add_(0, targets, hits[:, 0].double())
+            per_class[0].index_add_(0, targets, top1.double())
             per_class[1].index_add_(0, targets, torch.ones_like(targets, dtype=torch.float64))
     all_reduce_sum(sums), all_reduce_sum(per_class)
     seconds = time.perf_counter() - start
@@ -93,6 +97,7 @@ def evaluate(
     fully_convolutional: bool = False,
     progress: bool = False,
     pretrained=None,
+    runtime: str | None = None,
 ) -> dict:
     """Evaluate ``model`` (a registered name or a module) on the validation split of ``data``.
 
@@ -106,6 +111,11 @@ def evaluate(
 
     ``pretrained`` (True or a tag, ``senet list --pretrained``) evaluates those weights with their own
     preprocessing (crop fraction, interpolation) unless ``resize``/``crop`` say otherwise.
+
+    ``checkpoint`` may be a deployed file (``.onnx``, OpenVINO ``.xml``, ``.pt2``, as ``senet export`` and
+    ``senet quantize`` write them): it runs in its runtime on the CPU with the preprocessing and classes its
+    card records. ``runtime``: "torch", "ort", "openvino" or "auto" (the fastest installed, measured once
+    and cached; :mod:`senet.runtimes.deployed`); default torch, or the deployed file's own.
     """
     if pretrained is not None and pretrained is not False:
         if not isinstance(model, str) or checkpoint is not None:
@@ -116,6 +126,12 @@ def evaluate(
     for name, value in (("resize", resize), ("crop", crop)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise SenetError(f"{name} must be a positive integer, got {value!r}")
+    from ..runtimes.deployed import check_runtime, is_deployed
+
+    check_runtime(runtime)
+    deployed = is_deployed(checkpoint)
+    if deployed or runtime not in (None, "torch"):
+        device = _cpu_only(device, amp, model_options, deployed, runtime)
     dev = resolve_device(device)
     check_amp(amp)
     kind, _ = D.parse(data)
@@ -123,7 +139,13 @@ def evaluate(
         raise SenetTypeError(f"model_options must be a dict, got {type(model_options).__name__}")
     if checkpoint is not None and not isinstance(checkpoint, str | os.PathLike):
         raise SenetTypeError(f"checkpoint must be a path, got {type(checkpoint).__name__}")
-    model, options, card = _resolve(model, checkpoint, model_options or {})
+    if deployed:
+        from ..runtimes.deployed import load_deployed
+
+        model = _check_name(model, load_deployed(checkpoint, runtime, batch=min(batch_size, 16)))
+        options, card = {}, model.card
+    else:
+        model, options, card = _resolve(model, checkpoint, model_options or {})
     if scales is not None and resize is not None:
         raise SenetError("--resize is the single scale; with --scales every short side is in --scales")
     if kind == "imagefolder":
@@ -155,7 +177,7 @@ def evaluate(
     from ..hub.weights import check_classes
 
     check_classes(card, classes, repr(str(checkpoint)))
-    net = _model(model, checkpoint, len(classes), options, pretrained)
+    net = model if deployed else _model(model, checkpoint, len(classes), options, pretrained)
     if getattr(net, "reinitialized", None):
         raise SenetError(
             f"the weights {pretrained if isinstance(pretrained, str) else 'asked for'} have another number of "
@@ -163,6 +185,13 @@ def evaluate(
             "(senet train --init pretrained:TAG) or evaluate on the data they were trained on"
         )
     net = net.to(dev)
+    if not deployed and runtime not in (None, "torch"):
+        if plan is not None and plan.fully_convolutional:
+            raise SenetError(f"--runtime {runtime} runs images of one size: drop --fully-convolutional")
+        from ..runtimes.deployed import to_runtime
+
+        side = crop or 32
+        net = to_runtime(net.eval(), runtime, side, batch=min(batch_size, 16), source=checkpoint)
     if plan is not None:
         result = _evaluate_views(
             net, val, plan, dev, batch_size, workers, lambda: autocast(dev.type, amp), progress
@@ -178,9 +207,39 @@ def evaluate(
         "resize": None if plan else resize,
         "crop": None if plan and plan.fully_convolutional else crop,
         "ten_crop": ten_crop,
+        "runtime": getattr(net, "runtime", None) or "torch",
+        "runtime_note": describe(net),
         **result,
         "classes": classes,
     }
+
+
+def _cpu_only(device, amp, model_options, deployed: bool, runtime) -> str:
+    """A deployed file, or another runtime than torch, runs on the CPU in its own precision."""
+    what = "a deployed file" if deployed else f"--runtime {runtime}"
+    if device is not None and resolve_device(device).type != "cpu":
+        raise SenetError(f"{what} runs on the CPU: drop --device {device}")
+    if amp is not None:
+        raise SenetError(f"{what} runs in its own precision: drop --amp (autocast is PyTorch's)")
+    if deployed and model_options:
+        raise SenetError(
+            "model options rebuild a network; a deployed file is built already: drop them (its card records them)"
+        )
+    return "cpu"
+
+
+def _check_name(model, net):
+    """The deployed net, when ``model`` (if given) is the one its card names."""
+    if model is not None and not isinstance(model, str):
+        raise SenetError(
+            "a deployed file (--checkpoint .onnx/.xml/.pt2) is the model: pass no module with it"
+        )
+    recorded = net.card.get("model")
+    if model and recorded and model != recorded:
+        raise SenetError(
+            f"{net.source} holds {recorded}, not {model}: drop --model or give {recorded}'s file"
+        )
+    return net
 
 
 def _plan(resize, crop, ten_crop, scales, crops, flip, fully_convolutional):

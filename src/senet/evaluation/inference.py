@@ -101,6 +101,7 @@ def predict(
     device: str | None = None,
     model_options: dict | None = None,
     amp: str | None = None,
+    runtime: str | None = None,
 ) -> list[dict]:
     """The ``top_k`` classes of each image file with their softmax probabilities.
 
@@ -111,6 +112,7 @@ def predict(
     "probability": p}, ...]}`` (``top_k`` capped at the number of classes), or ``{"image": path,
     "error": "..."}`` for a file that cannot be read; the other images are still predicted. ``amp``:
     "bf16" (or "fp16") runs the network under autocast; probabilities are computed in float32.
+    ``checkpoint`` may be a deployed file and ``runtime`` another CPU runtime (:func:`predictor`).
     """
     paths, k = image_paths(images), check_top_k(top_k)  # refused before a model is built
     p = predictor(
@@ -120,6 +122,8 @@ def predict(
         device=device,
         model_options=model_options,
         amp=amp,
+        runtime=runtime,
+        batch=min(len(paths), BATCH),
     )
     return p(paths, k)
 
@@ -132,16 +136,24 @@ def predictor(
     device: str | None = None,
     model_options: dict | None = None,
     amp: str | None = None,
+    runtime: str | None = None,
+    batch: int = 1,
 ) -> Predictor:
-    """The model of :func:`predict`, built (or loaded) once: call it with image paths and ``top_k``."""
+    """The model of :func:`predict`, built (or loaded) once: call it with image paths and ``top_k``.
+
+    ``checkpoint`` may be a deployed file (``.onnx``, OpenVINO ``.xml``, ``.pt2``): it runs in its runtime
+    with the preprocessing and classes its card records. ``runtime``: "torch", "ort", "openvino" or "auto"
+    (the fastest installed one, measured at ``batch`` images and cached; default torch, or the file's own)."""
     from ..core.runtime import check_amp, resolve_device
     from ..hub.weights import load_weights, read_weights
     from ..models.factory import create_model
-    from .evaluator import _resolve
+    from ..runtimes.deployed import check_runtime, is_deployed, load_deployed, to_runtime
+    from .evaluator import _check_name, _cpu_only, _resolve
     from .preprocess import transforms
 
-    dev = resolve_device(device)
-    check_amp(amp)
+    check_runtime(runtime)
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise SenetError(f"batch must be a positive integer, got {batch!r}")
     if model_options is not None and not isinstance(model_options, dict):
         raise SenetTypeError(f"model_options must be a dict, got {type(model_options).__name__}")
     if checkpoint is not None and not isinstance(checkpoint, str | os.PathLike):
@@ -149,6 +161,26 @@ def predictor(
     weights = pretrained is not None and pretrained is not False
     if weights and checkpoint is not None:
         raise SenetError("pass pretrained or checkpoint, not both")
+    deployed = is_deployed(checkpoint)
+    if deployed or runtime not in (None, "torch"):
+        device = _cpu_only(device, amp, model_options, deployed, runtime)
+    dev = resolve_device(device)
+    check_amp(amp)
+    if deployed:
+        net = _check_name(model, load_deployed(checkpoint, runtime, batch=batch))
+        if any(k not in net.default_cfg for k in ("input_size", "mean", "std")):
+            raise SenetError(
+                f"{str(checkpoint)!r} records no preprocessing (no senet card): export it with senet export "
+                "or senet quantize, which write it"
+            )
+        classes = net.card.get("classes")
+        return Predictor(
+            net,
+            net.model_name,
+            transforms(net),
+            dev,
+            card_classes=list(classes) if isinstance(classes, list | tuple) else None,
+        )
     if isinstance(model, nn.Module):
         if weights:
             raise SenetError("pretrained weights are built by name: pass the model's registered name")
@@ -180,6 +212,9 @@ def predictor(
         random_init = checkpoint is None and not weights
     transform = transforms(net)  # the weights' preprocessing (a module without default_cfg is refused)
     net = net.to(dev).eval()
+    if runtime not in (None, "torch"):
+        side = net.default_cfg["input_size"][-1]
+        net = to_runtime(net, runtime, side, batch=batch, source=checkpoint)
     classes = (card or {}).get("classes")
     return Predictor(
         net,

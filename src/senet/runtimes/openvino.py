@@ -1,0 +1,91 @@
+"""OpenVINO: a PyTorch model converted to OpenVINO's IR (``openvino.convert_model``), saved as ``.xml`` +
+``.bin`` (float32 weights: ``compress_to_fp16=False``) with the weight card in the model's ``rt_info``
+(``senet_card``), and compiled for the CPU in float32 (``INFERENCE_PRECISION_HINT=f32``: on a CPU with
+bf16 support OpenVINO would otherwise run float models in bf16), for latency (``PERFORMANCE_HINT=LATENCY``).
+OpenVINO also reads ``.onnx`` files, so an exported ONNX model runs in either runtime."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import SenetError
+from .onnx import CARD_KEY, quiet_export
+from .packages import need
+
+
+def convert(model: nn.Module, size: int | None, in_chans: int = 3):
+    """``model`` (eval mode) as an ``openvino.Model`` with a free batch (and free height and width when
+    ``size`` is None)."""
+    ov = need("openvino")
+    example = torch.randn(2, in_chans, size or 224, size or 224)
+    shape = ov.PartialShape([-1, in_chans, size or -1, size or -1])
+    with quiet_export(), torch.no_grad():
+        return ov.convert_model(model.eval(), example_input=example, input=[shape])
+
+
+def save(ov_model, path, card: dict | None = None) -> Path:
+    """Write ``ov_model`` to ``path`` (``.xml``, its weights beside it in ``.bin``): both written in a
+    temporary folder beside them and renamed, the weights first, so no reader sees a half-written pair."""
+    ov = need("openvino")
+    path = Path(path)
+    if card is not None:
+        ov_model.set_rt_info(json.dumps(card), [CARD_KEY])
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as tmp:
+        xml = Path(tmp) / "model.xml"
+        ov.save_model(ov_model, str(xml), compress_to_fp16=False)
+        os.replace(xml.with_suffix(".bin"), path.with_suffix(".bin"))
+        os.replace(xml, path)
+    return path
+
+
+def read(path):
+    """(the ``openvino.Model`` of an ``.xml`` or ``.onnx`` file, its card or None)."""
+    from ..hub.weights import _card_from_metadata
+
+    ov = need("openvino")
+    path = Path(path)
+    if path.suffix.lower() == ".xml" and not path.with_suffix(".bin").is_file():
+        raise SenetError(f"{str(path)!r}: its weights {path.with_suffix('.bin').name!r} are not beside it")
+    try:
+        model = ov.Core().read_model(str(path))
+    except RuntimeError as e:
+        raise SenetError(
+            f"{str(path)!r} is not a model OpenVINO reads ({str(e).splitlines()[0][:160]})"
+        ) from None
+    meta = {}
+    if model.has_rt_info([CARD_KEY]):
+        meta[CARD_KEY] = model.get_rt_info([CARD_KEY]).astype(str)
+    return model, _card_from_metadata(meta, repr(str(path)))
+
+
+def input_size(ov_model) -> int | None:
+    """The square input side of an OpenVINO model (None: free)."""
+    shape = ov_model.inputs[0].get_partial_shape()
+    side = shape[3] if shape.rank.get_length() == 4 else None
+    return side.get_length() if side is not None and side.is_static else None
+
+
+def runner(ov_model, threads: int | None = None, precision: str = "f32"):
+    """A function images -> logits (float32 torch tensors) running ``ov_model`` on the CPU: one infer
+    request, ``threads`` threads (default torch's), latency hint, ``precision`` f32 (exact float) or bf16."""
+    ov = need("openvino")
+    config = {
+        "INFERENCE_NUM_THREADS": int(threads or torch.get_num_threads()),
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_PRECISION_HINT": precision,
+    }
+    compiled = ov.Core().compile_model(ov_model, "CPU", config)
+    request = compiled.create_infer_request()
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        request.infer({0: np.ascontiguousarray(x.detach().float().cpu().numpy())})
+        return torch.from_numpy(request.get_output_tensor(0).data.copy())
+
+    return run
