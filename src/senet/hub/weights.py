@@ -4,7 +4,9 @@ Nothing is ever unpickled: ``.safetensors`` files are read by safetensors and ev
 ``torch.load(weights_only=True)``, which refuses pickled code. The key style is detected from the keys:
 
 - ours = timm ``resnet.py`` = torchvision: ``conv1``, ``layer1.0.se.fc1``, ``fc`` (no renaming);
-- Cadene / timm ``legacy_*``: ``layer0.conv1``, ``layer1.0.se_module.fc1``, ``last_linear``.
+- Cadene / timm ``legacy_*``: ``layer0.conv1``, ``layer1.0.se_module.fc1``, ``last_linear``;
+- timm ``byobnet.py`` (its ``ts`` networks, ``seresnext26ts``, ``seresnet33ts``): ``stem.conv1.conv``,
+  ``stages.0.0.conv1_1x1.conv``, ``.attn.fc1``, ``.shortcut.conv``, ``final_conv.conv``, ``head.fc``.
 
 Every file senet writes says what it holds (a *card*: model name, the options it was built with such as
 ``layout`` and the SE knobs, the number and names of classes): safetensors metadata, or ``"card"`` in a
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -30,6 +33,30 @@ from ..errors import CheckpointError, SenetError, SenetTypeError
 _WRAPPERS = ("model", "state_dict", "model_state", "model_state_dict", "module")
 _PREFIXES = ("module.", "_orig_mod.")
 _CADENE = (("layer0.", ""), ("se_module.", "se."), ("last_linear.", "fc."))
+# timm's byobnet ConvNormAct (conv, bn with its act inside) -> senet's torchvision-style names
+_BYOB_TOP = (
+    ("stem.conv1.conv.", "conv1.0."),
+    ("stem.conv1.bn.", "conv1.1."),
+    ("stem.conv2.conv.", "conv1.3."),
+    ("stem.conv2.bn.", "conv1.4."),
+    ("stem.conv3.conv.", "conv1.6."),
+    ("stem.conv3.bn.", "bn1."),
+    ("final_conv.conv.", "final_conv.0."),
+    ("final_conv.bn.", "final_conv.1."),
+    ("head.fc.", "fc."),
+)
+_BYOB_UNIT = (
+    ("conv1_1x1.conv.", "conv1."),
+    ("conv1_1x1.bn.", "bn1."),
+    ("conv2_kxk.conv.", "conv2."),
+    ("conv2_kxk.bn.", "bn2."),
+    ("conv3_1x1.conv.", "conv3."),
+    ("conv3_1x1.bn.", "bn3."),
+    ("attn.", "se."),
+    ("shortcut.conv.", "downsample.0."),
+    ("shortcut.bn.", "downsample.1."),
+)
+_BYOB_STAGE = re.compile(r"stages\.(\d+)\.(\d+)\.(.*)")
 
 
 def load_state_dict_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -206,7 +233,7 @@ def check_card(model: nn.Module, card: dict | None, style: str, where) -> None:
     the model does not have), naming the option to pass."""
     layout = getattr(model, "layout", None)
     if card is None:
-        if style == "senet" and layout == "official":
+        if style in ("senet", "byobnet") and layout == "official":
             raise CheckpointError(
                 f"{where} has no senet card: in this key style it comes from timm or torchvision, whose "
                 "ResNets have the torchvision layout (stride on the 3x3, padded stem pool); pass "
@@ -290,22 +317,44 @@ def _all_tensors(d: Mapping) -> bool:
 
 
 def detect_style(state_dict: Mapping[str, torch.Tensor]) -> str:
-    """ "cadene" for Cadene/timm-legacy keys (``layer0.``, ``se_module``, ``last_linear``), else "senet"."""
+    """ "cadene" for Cadene/timm-legacy keys (``layer0.``, ``se_module``, ``last_linear``), "byobnet" for
+    timm's byobnet (``stages.N.M.conv1_1x1``), else "senet"."""
     keys = state_dict.keys()
     if any(k.startswith("layer0.") or ".se_module." in k or k.startswith("last_linear.") for k in keys):
         return "cadene"
+    if any(k.startswith("stages.") and ".conv1_1x1." in k for k in keys):
+        return "byobnet"
     return "senet"
+
+
+def _rename(key: str, table) -> str:
+    for old, new in table:
+        if key.startswith(old):
+            return new + key[len(old) :]
+    return key
+
+
+def _byobnet_key(key: str) -> str:
+    m = _BYOB_STAGE.fullmatch(key)
+    if m:
+        stage, unit, rest = m.groups()
+        return f"layer{int(stage) + 1}.{unit}.{_rename(rest, _BYOB_UNIT)}"
+    return _rename(key, _BYOB_TOP)
 
 
 def convert_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Rename a state_dict of any supported style to this package's keys."""
-    if detect_style(state_dict) == "senet":
-        return dict(state_dict)
-    out = {}
-    for k, v in state_dict.items():
-        for old, new in _CADENE:
-            k = k.replace(old, new, 1) if (old != "layer0." or k.startswith(old)) else k
-        out[k] = v
+    style = detect_style(state_dict)
+    if style == "byobnet":
+        out = {_byobnet_key(k): v for k, v in state_dict.items()}
+    elif style == "cadene":
+        out = {}
+        for k, v in state_dict.items():
+            for old, new in _CADENE:
+                k = k.replace(old, new, 1) if (old != "layer0." or k.startswith(old)) else k
+            out[k] = v
+    else:
+        out = dict(state_dict)
     return out
 
 
