@@ -19,6 +19,7 @@ from loopback import Files
 from senet.cli import main
 from senet.errors import CheckpointError
 from senet.hub import pretrained as P
+from senet.hub.weights import convert_state_dict
 
 X = torch.randn(2, 3, 64, 64)
 
@@ -119,6 +120,40 @@ def test_a_timm_family_tag_downloads_and_predicts_with_its_own_transform(hub, tm
     )
     assert _input_view("seresnext26d_32x4d", "bt_in1k") == (224, 0.875, "bicubic")
     assert _input_view("seresnet152d", "ra2_in1k") == (256, 0.95, "bicubic")
+
+
+def test_a_ts_tag_in_timms_byobnet_layout_predicts_with_its_own_transform(hub, tmp_path):
+    """seresnext26ts.ch_in1k from the loopback hub: timm's byobnet keys (stem.conv1.conv, stages.0.0.attn,
+    head.fc) renamed on loading, and senet.predict's probabilities equal timm's model on timm's eval
+    transform for those weights (256 px, crop 0.9, bicubic)."""
+    from PIL import Image
+    from timm.data import create_transform, resolve_data_config
+
+    from senet.evaluation.evaluator import _input_view
+
+    torch.manual_seed(0)
+    source = timm.create_model("seresnext26ts", pretrained=False).eval()
+    g = torch.Generator().manual_seed(0)
+    for m in source.modules():  # timm zero-inits each unit's last BN: give every branch (and SE) a say
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data.uniform_(0.5, 1.5, generator=g)
+            m.running_var.uniform_(0.5, 1.5, generator=g)
+    hub.add_hub("timm/seresnext26ts.ch_in1k", "model.safetensors", save(source.state_dict()))
+    image = tmp_path / "x.png"
+    Image.fromarray((torch.rand(300, 260, 3, generator=g) * 255).byte().numpy()).save(image)
+    [row] = senet.predict("seresnext26ts", [str(image)], pretrained="ch_in1k", top_k=3, device="cpu")
+    config = resolve_data_config(
+        pretrained_cfg=timm.models.get_pretrained_cfg("seresnext26ts.ch_in1k").to_dict()
+    )
+    assert (config["input_size"], config["crop_pct"]) == ((3, 256, 256), 0.9)
+    with torch.no_grad():
+        probs = source(create_transform(**config)(Image.open(image).convert("RGB"))[None]).softmax(-1)[0]
+    top = probs.topk(3)
+    assert [r["index"] for r in row["top"]] == top.indices.tolist()
+    torch.testing.assert_close(
+        torch.tensor([r["probability"] for r in row["top"]]), top.values, rtol=1e-4, atol=1e-6
+    )
+    assert _input_view("seresnext26ts", "ch_in1k") == (256, 0.9, "bicubic")
 
 
 def test_train_init_with_a_full_tag_name_fine_tunes_the_model_it_names(hub, tmp_path):
@@ -294,6 +329,7 @@ def test_every_timm_hub_tag_has_its_files_keys_and_shapes(name):
     with torch.device("meta"):
         theirs = timm.create_model(hub_model, num_classes=t.num_classes).state_dict()
         ours = senet.create_model(t.model, num_classes=t.num_classes, **t.options).state_dict()
+    theirs = convert_state_dict(theirs)  # as loading renames them (timm's byobnet ts networks)
     theirs, ours = ({k: tuple(v.shape) for k, v in sd.items()} for sd in (theirs, ours))
     assert ours == theirs
     if "layout" in senet.model_options(

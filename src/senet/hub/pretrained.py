@@ -211,6 +211,20 @@ def _table() -> list[Tag]:
         _timm("seresnextaa201d_32x8d", "seresnextaa201d_32x8d.sw_in12k", None, None, 320, 0.95, "",
               "ImageNet-12k (11821 classes): no ImageNet-1k errors; fine-tune it (--init)", tag="sw_in12k",
               num_classes=11821),
+        # timm's byobnet ts networks (tiered stem, SiLU, SE on the mid channels; docs/models.md), and the
+        # plain twins' weights (resnet33ts: its SE twin's RA2 recipe, a like-for-like SE-vs-plain pair;
+        # resnext26ts: RA2, where its SE twin's is timm's "ch").
+        _timm("seresnext26ts", "seresnext26ts.ch_in1k", 22.140, 6.210, 256, 0.9, "21.708/5.924 at 288, crop 1.0",
+              "ResNeXt-26-ts with SE (timm's byobnet: tiered stem, SiLU, SE on the mid channels), trained by "
+              "timm", tag="ch_in1k"),
+        _timm("seresnet33ts", "seresnet33ts.ra2_in1k", 19.620, 4.894, 256, 0.9, "19.186/4.654 at 288, crop 1.0",
+              "ResNet-33-ts with SE (timm's byobnet: tiered stem, SiLU, SE on the mid channels, 1280-wide final "
+              "conv), trained by timm with RandAugment (RA2)", tag="ra2_in1k"),
+        _timm("resnext26ts", "resnext26ts.ra2_in1k", 23.232, 6.862, 256, 0.9, "22.814/6.530 at 288, crop 1.0",
+              "seresnext26ts without SE, trained by timm with RandAugment (RA2)", tag="ra2_in1k"),
+        _timm("resnet33ts", "resnet33ts.ra2_in1k", 20.784, 5.424, 256, 0.9, "20.290/5.182 at 288, crop 1.0",
+              "seresnet33ts without SE, trained by timm with RandAugment (RA2): the SE twin's recipe",
+              tag="ra2_in1k"),
         # torchvision's plain twins, whose layout matches.
         _tv("resnet18", "tv_in1k", "ResNet18_Weights.IMAGENET1K_V1", tv),
         _tv("resnet34", "tv_in1k", "ResNet34_Weights.IMAGENET1K_V1", tv),
