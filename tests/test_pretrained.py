@@ -231,6 +231,28 @@ def test_the_legacy_se_resnext26_file_computes_timms_logits(tmp_path):
     assert senet.complexity("se_resnext26_32x4d").params == sum(p.numel() for p in source.parameters())
 
 
+@pytest.mark.parametrize("depth", [18, 34])
+def test_the_legacy_se_resnet18_34_files_compute_timms_logits(tmp_path, depth):
+    """se_resnet18/34.timm_in1k are timm's legacy_seresnet18/34 (Cadene's keys, the official layout, and
+    timm's legacy basic unit with a ReLU after bn2): the tag's branch_relu=True builds that unit, and a file of
+    timm's model computes timm's logits; without it the file is refused (another function, same keys)."""
+    source = timm.create_model(f"legacy_seresnet{depth}", pretrained=False).eval()
+    g = torch.Generator().manual_seed(0)
+    for m in source.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data.uniform_(0.5, 1.5, generator=g)
+            m.running_var.uniform_(0.5, 1.5, generator=g)
+    (tmp_path / "w.pth").write_bytes(_pth(source))
+    tag = P.get_tag(f"se_resnet{depth}", True)
+    assert tag.name == f"se_resnet{depth}.timm_in1k" and tag.options == {"branch_relu": True}
+    net = senet.create_model(tag.model, checkpoint=tmp_path / "w.pth", **tag.options)
+    assert net.layout == "official" and net.spec.branch_relu
+    torch.testing.assert_close(_logits(net), _logits(source), rtol=1e-5, atol=1e-5)
+    assert senet.complexity(tag.model).params == sum(p.numel() for p in source.parameters())
+    with pytest.raises(CheckpointError, match="extra ReLU after bn2.*branch_relu=True"):
+        senet.create_model(tag.model, checkpoint=tmp_path / "w.pth")
+
+
 def test_a_torchvision_file_whose_hash_is_not_its_names_is_refused(hub, tmp_path):
     hub.add(
         "/models/resnet50-0676ba61.pth", _pth(torchvision.models.resnet50())

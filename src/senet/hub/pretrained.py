@@ -164,6 +164,22 @@ def _table() -> list[Tag]:
             "seresnext26_32x4d-65ebdb501.pth", "apache-2.0", 22.900, 6.668,
             "timm's results-imagenet.csv (224, crop 0.875, bicubic)", interpolation="bicubic",
             note="timm's legacy_seresnext26_32x4d: SE-ResNeXt-26 32x4d in the official layout"),
+        # Trained by timm in its legacy SENet code (senet.py, Cadene's port; timm's legacy_seresnet18/34): the
+        # official layout, and that code's basic unit, whose branch ends in a ReLU after bn2 (branch_relu=True;
+        # docs/models.md).
+        Tag("se_resnet18", "timm_in1k",
+            "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/"
+            "seresnet18-4bb0ce65.pth", "apache-2.0", 28.258, 9.660,
+            "timm's results-imagenet.csv (224, crop 0.875, bicubic)", interpolation="bicubic",
+            options={"branch_relu": True},
+            note="timm's legacy_seresnet18: SE-ResNet-18 with its legacy basic unit (a ReLU after bn2, before "
+                 "SE and the addition), official layout"),
+        Tag("se_resnet34", "timm_in1k",
+            "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/"
+            "seresnet34-a4004e63.pth", "apache-2.0", 25.212, 7.866,
+            "timm's results-imagenet.csv (224, crop 0.875, bilinear)", options={"branch_relu": True},
+            note="timm's legacy_seresnet34: SE-ResNet-34 with its legacy basic unit (a ReLU after bn2, before "
+                 "SE and the addition), official layout"),
         # timm's own SE weights, trained with modern recipes: torchvision layout.
         Tag("se_resnet50", "timm_a1_in1k", "hf://timm/seresnet50.a1_in1k/model.safetensors", "apache-2.0",
             19.988, 5.296, "timm's results-imagenet.csv (224, crop 0.95, bicubic; 18.886/4.878 at 288, crop 1.0)",

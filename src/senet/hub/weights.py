@@ -102,6 +102,8 @@ def model_card(model: nn.Module, classes: list[str] | None = None) -> dict:
         card["revision"] = revision(model)
     if getattr(model, "layout", None) is not None:
         card["options"]["layout"] = model.layout
+    if getattr(model, "branch_relu", False):  # recorded when set: a card without it means off
+        card["options"]["branch_relu"] = True
     se = getattr(model, "se_config", None)
     if se is not None:
         card["options"].update({k: list(v) if isinstance(v, tuple) else v for k, v in vars(se).items()})
@@ -223,6 +225,8 @@ def _flag(key: str, value) -> str:
         return "--add-se" if value else "(no --add-se)"
     if key == "where":
         return f"--se-where {','.join(value)}" if value else "(no --se-where)"
+    if key == "branch_relu":
+        return f"(no flag: create_model(..., branch_relu={value!r}); the legacy tags set it)"
     if key == "stages":
         return f"--stages {','.join(map(str, value))}" if value else "(no --stages)"
     return f"--{key} {value}"
@@ -265,6 +269,8 @@ def check_card(model: nn.Module, card: dict | None, style: str, where) -> None:
             "(another torchvision version may trace differently)"
         )
     diff = {k: v for k, v in theirs.items() if k in ours and json.dumps(ours[k]) != json.dumps(v)}
+    if bool(theirs.get("branch_relu")) != bool(ours.get("branch_relu")):  # absent: off
+        diff["branch_relu"] = bool(theirs.get("branch_relu"))
     if diff:
         opts = ", ".join(f"{k}={v!r}" for k, v in diff.items())
         flags = " ".join(_flag(k, v) for k, v in diff.items())
@@ -400,11 +406,12 @@ def _load(model: nn.Module, checkpoint, strict: bool, head: bool = False) -> lis
     else:
         raise SenetTypeError(f"a checkpoint is a path or a state_dict, got {type(checkpoint).__name__}")
     style = detect_style(sd)
-    if style == "cadene" and not any(".conv3." in k for k in sd):
+    if style == "cadene" and not any(".conv3." in k for k in sd) and not getattr(model, "branch_relu", False):
         # Same keys and shapes as ours, another function: a silent load would give wrong logits.
         raise CheckpointError(
-            "Cadene/timm legacy SE-ResNet-18/34 weights are not supported: their basic block has an "
-            "extra ReLU after bn2, so they compute another function than senet's se_resnet18/34"
+            "Cadene/timm legacy SE-ResNet-18/34 weights: their basic block has an extra ReLU after bn2, so "
+            "they compute another function than senet's se_resnet18/34; build the model with "
+            "branch_relu=True (the tags se_resnet18.timm_in1k and se_resnet34.timm_in1k do)"
         )
     if head and card is not None:  # another task's classes: what is compared is the network
         card = {k: v for k, v in card.items() if k not in ("num_classes", "classes")}

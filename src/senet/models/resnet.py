@@ -71,6 +71,9 @@ class ResNetSpec:
     group_size: int = 0
     num_features: int = 0
     se_placement: str = "standard"
+    # timm's legacy SEResNetBlock (senet.py, legacy_seresnet18/34): the basic unit's branch ends in a ReLU after
+    # bn2, before SE and the addition (the model option ``branch_relu=True`` sets it: the legacy tags).
+    branch_relu: bool = False
 
     @property
     def stage_ids(self) -> tuple[int, ...]:
@@ -175,11 +178,12 @@ def make_downsample(cin, cout, stride, kernel, kind, avg_down=False):
 
 
 class BasicBlock(ResidualBlock):
-    def __init__(self, cin, cout, stride, se, downsample, act="relu", **_):
+    def __init__(self, cin, cout, stride, se, downsample, act="relu", branch_relu=False, **_):
         super().__init__()
         self.conv1, self.bn1 = conv_bn(cin, cout, 3, stride)
         self.conv2, self.bn2 = conv_bn(cout, cout, 3)
         self._set_act(act)
+        self.branch_relu = branch_relu  # timm's legacy SEResNetBlock: act(bn2(...)) ends the branch
         self._se_slot(se, {"standard": cout, "pre": cin, "post": cout, "identity": cout, "3x3": cout})
         self.downsample = downsample
 
@@ -187,7 +191,8 @@ class BasicBlock(ResidualBlock):
         x = self.act(self.bn1(self.conv1(x)))
         if self.placement == "3x3":
             x = self.se(x)
-        return self.bn2(self.conv2(x))
+        x = self.bn2(self.conv2(x))
+        return self.act(x) if self.branch_relu else x
 
 
 class Bottleneck(ResidualBlock):
@@ -236,11 +241,20 @@ BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
 class ResNet(Classifier):
     """stem -> layer1..layerN (paper stages 2..N+1) -> global pool -> (dropout) -> fc."""
 
-    def build(self, spec: ResNetSpec, se, in_chans, layout="official", drop_path_rate=0.0, **_) -> int:
+    def build(
+        self, spec: ResNetSpec, se, in_chans, layout="official", drop_path_rate=0.0, branch_relu=None, **_
+    ) -> int:
         check_choice("layout", layout, LAYOUTS)
         check_choice("act", spec.act, tuple(ACTS))
         if layout == "torchvision":
             self.spec = spec = replace(spec, stride_on="3x3")
+        if branch_relu is not None:  # only the basic-unit rows take it (their family's option)
+            if not isinstance(branch_relu, bool):
+                from ..errors import SenetError
+
+                raise SenetError(f"branch_relu must be True or False, got {branch_relu!r}")
+            self.spec = spec = replace(spec, branch_relu=branch_relu)
+            self.branch_relu = branch_relu  # the weights' card records it (senet.hub.weights)
         # The CIFAR nets (basic units, no stem pool) are the same in both layouts: they have none.
         self.layout = None if spec.stem == "cifar" else layout
         self._build_stem(spec, layout, in_chans)
@@ -271,6 +285,7 @@ class ResNet(Classifier):
                     aa=spec.aa,
                     se_divisor=spec.se_divisor,
                     act=spec.act,
+                    branch_relu=spec.branch_relu,
                 )
                 blocks.append(block)
                 cin = cout
@@ -422,9 +437,14 @@ RESNET = Family(
 )
 register_family(
     replace(RESNET, info={"recipe": "imagenet"}),
-    {n: s for n, s in SPECS.items() if s.stem != "cifar"},
+    {n: s for n, s in SPECS.items() if s.stem != "cifar" and s.block != "basic"},
     SE_NAMES,
     row_info={"resnext154_64x4d": {"recipe": "senet154"}},
+)
+register_family(  # ResNet-18/34: branch_relu=True is timm's legacy SE-ResNet-18/34 unit (its legacy weights)
+    replace(RESNET, info={"recipe": "imagenet"}, options={**RESNET.options, "branch_relu": False}),
+    {n: s for n, s in SPECS.items() if s.stem != "cifar" and s.block == "basic"},
+    SE_NAMES,
 )
 register_family(
     replace(RESNET, info={"recipe": "imagenet"}, options={**RESNET.options, "layout": "torchvision"}),
