@@ -253,6 +253,26 @@ def test_the_legacy_se_resnet18_34_files_compute_timms_logits(tmp_path, depth):
         senet.create_model(tag.model, checkpoint=tmp_path / "w.pth")
 
 
+@pytest.mark.slow  # SENet-154 for real: 115M parameters (its keys and shapes: the hub-tag test above)
+def test_the_gluon_senet154_file_computes_timms_logits(tmp_path):
+    """senet154.gluon_in1k is timm's resnet.py senet154: the torchvision layout, and its deep stem keyed
+    conv1.0 .. conv1.6, bn1, which loading renames to SENet-154's conv1..conv3, bn1..bn3."""
+    source = timm.create_model("senet154", pretrained=False).eval()
+    g = torch.Generator().manual_seed(0)
+    for m in source.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data.uniform_(0.5, 1.5, generator=g)
+            m.running_var.uniform_(0.5, 1.5, generator=g)
+    (tmp_path / "w.safetensors").write_bytes(save(source.state_dict()))
+    tag = P.get_tag("senet154", "gluon_in1k")
+    net = senet.create_model(tag.model, checkpoint=tmp_path / "w.safetensors", **tag.options)
+    assert net.layout == "torchvision"
+    torch.testing.assert_close(_logits(net), _logits(source), rtol=1e-5, atol=1e-5)
+    assert senet.complexity(tag.model).params == sum(p.numel() for p in source.parameters())
+    with pytest.raises(CheckpointError, match="torchvision layout"):  # the stem pool of timm's layout
+        senet.create_model(tag.model, checkpoint=tmp_path / "w.safetensors")
+
+
 def test_a_torchvision_file_whose_hash_is_not_its_names_is_refused(hub, tmp_path):
     hub.add(
         "/models/resnet50-0676ba61.pth", _pth(torchvision.models.resnet50())
@@ -351,13 +371,31 @@ def test_every_timm_hub_tag_has_its_files_keys_and_shapes(name):
     with torch.device("meta"):
         theirs = timm.create_model(hub_model, num_classes=t.num_classes).state_dict()
         ours = senet.create_model(t.model, num_classes=t.num_classes, **t.options).state_dict()
-    theirs = convert_state_dict(theirs)  # as loading renames them (timm's byobnet ts networks)
+    theirs = convert_state_dict(theirs, ours)  # as loading renames them (byobnet; senet154's deep stem)
     theirs, ours = ({k: tuple(v.shape) for k, v in sd.items()} for sd in (theirs, ours))
     assert ours == theirs
     if "layout" in senet.model_options(
         t.model
     ):  # timm's ResNets stride on the 3x3: the same keys, not the same net
         assert t.options.get("layout") == "torchvision", name
+
+
+def test_every_se_resnet_weight_timm_publishes_is_a_tag():
+    """timm's SE-ResNet family (its legacy_se*, se*res* and senet154 weights, 31 in timm 1.0): each is a tag,
+    by its hub repository or the release URL timm itself downloads from (docs/models.md)."""
+    published = {
+        n
+        for pattern in ("legacy_se*", "*se*res*", "senet154*")
+        for n in timm.list_pretrained(pattern)
+        if not n.startswith("densenet")  # "den-se-net": not SE
+    }
+    ours = {t.url for t in P.tags().values()}
+    for name in sorted(published):
+        cfg = timm.models.get_pretrained_cfg(name)
+        hub = f"hf://{cfg.hf_hub_id}/model.safetensors" if cfg.hf_hub_id else None
+        assert hub in ours or cfg.url in ours, name
+    se_tags = [t for t in P.tags().values() if senet.model_info(t.model).se]
+    assert len(published) >= 31 and len(se_tags) >= len(published)
 
 
 def test_list_pretrained_cli(capsys):

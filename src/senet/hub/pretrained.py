@@ -198,6 +198,9 @@ def _table() -> list[Tag]:
               "GluonCV's weights (MXNet), ported by timm"),
         _timm("se_resnext101_32x4d", "seresnext101_32x4d.gluon_in1k", 19.114, 4.732, 224, 0.875, "",
               "GluonCV's weights (MXNet), ported by timm"),
+        _timm("senet154", "senet154.gluon_in1k", 18.742, 4.642, 224, 0.875, "",
+              "GluonCV's weights (MXNet), ported by timm as its resnet.py senet154 (torchvision layout; the deep "
+              "stem's keys conv1.0 .. conv1.6, bn1 renamed to SENet-154's on loading)"),
         # timm's SE-ResNet-D family (docs/models.md, "Beyond the paper"): timm's names and tags.
         _timm("seresnet152d", "seresnet152d.ra2_in1k", 16.298, 3.206, 256, 0.95, "15.656/2.956 at 320, crop 1.0",
               "ResNet-D with SE, trained by timm with RandAugment (RA2)", tag="ra2_in1k"),

@@ -8,6 +8,10 @@ Nothing is ever unpickled: ``.safetensors`` files are read by safetensors and ev
 - timm ``byobnet.py`` (its ``ts`` networks, ``seresnext26ts``, ``seresnet33ts``): ``stem.conv1.conv``,
   ``stages.0.0.conv1_1x1.conv``, ``.attn.fc1``, ``.shortcut.conv``, ``final_conv.conv``, ``head.fc``.
 
+One renaming depends on the model the file goes into: timm's ``resnet.py`` deep stem (``conv1.0`` ..
+``conv1.6``, ``bn1``: its ``senet154``, GluonCV's weights) becomes SENet-154's ``conv1``..``conv3``,
+``bn1``..``bn3`` when the model has those (senet's ResNet-D rows keep timm's stem keys as they are).
+
 Every file senet writes says what it holds (a *card*: model name, the options it was built with such as
 ``layout`` and the SE knobs, the number and names of classes): safetensors metadata, or ``"card"`` in a
 training checkpoint. Loading checks the card against the model it goes into and refuses a mismatch with
@@ -57,6 +61,15 @@ _BYOB_UNIT = (
     ("shortcut.bn.", "downsample.1."),
 )
 _BYOB_STAGE = re.compile(r"stages\.(\d+)\.(\d+)\.(.*)")
+# timm's resnet.py deep stem -> SENet-154's (the first matching prefix renames a key)
+_DEEP_STEM = (
+    ("conv1.0.", "conv1."),
+    ("conv1.1.", "bn1."),
+    ("conv1.3.", "conv2."),
+    ("conv1.4.", "bn2."),
+    ("conv1.6.", "conv3."),
+    ("bn1.", "bn3."),
+)
 
 
 def load_state_dict_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -348,8 +361,11 @@ def _byobnet_key(key: str) -> str:
     return _rename(key, _BYOB_TOP)
 
 
-def convert_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Rename a state_dict of any supported style to this package's keys."""
+def convert_state_dict(
+    state_dict: Mapping[str, torch.Tensor], into: Mapping[str, object] | None = None
+) -> dict[str, torch.Tensor]:
+    """Rename a state_dict of any supported style to this package's keys; ``into``: the state_dict (or
+    keys) of the model it goes into, for the renaming that depends on it (timm's deep stem -> SENet-154's)."""
     style = detect_style(state_dict)
     if style == "byobnet":
         out = {_byobnet_key(k): v for k, v in state_dict.items()}
@@ -361,6 +377,9 @@ def convert_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torc
             out[k] = v
     else:
         out = dict(state_dict)
+    deep = into is not None and "conv3.weight" in into and "conv1.0.weight" not in into
+    if deep and "conv1.0.weight" in out:  # timm's resnet.py deep stem into SENet-154's
+        out = {_rename(k, _DEEP_STEM): v for k, v in out.items()}
     return out
 
 
@@ -417,8 +436,8 @@ def _load(model: nn.Module, checkpoint, strict: bool, head: bool = False) -> lis
         card = {k: v for k, v in card.items() if k not in ("num_classes", "classes")}
     if not isinstance(checkpoint, Mapping) or card is not None:
         check_card(model, card, style, where)
-    sd = convert_state_dict(sd)
     own = model.state_dict()
+    sd = convert_state_dict(sd, own)
     fresh = _head_mismatch(model, sd, own) if head else []
     sd = {k: v for k, v in sd.items() if k not in fresh}
     own_kept = {k: v for k, v in own.items() if k not in fresh}
