@@ -231,7 +231,7 @@ def test_the_legacy_se_resnext26_file_computes_timms_logits(tmp_path):
     assert senet.complexity("se_resnext26_32x4d").params == sum(p.numel() for p in source.parameters())
 
 
-@pytest.mark.parametrize("depth", [18, 34])
+@pytest.mark.parametrize("depth", [18, pytest.param(34, marks=pytest.mark.slow)])  # the same unit
 def test_the_legacy_se_resnet18_34_files_compute_timms_logits(tmp_path, depth):
     """se_resnet18/34.timm_in1k are timm's legacy_seresnet18/34 (Cadene's keys, the official layout, and
     timm's legacy basic unit with a ReLU after bn2): the tag's branch_relu=True builds that unit, and a file of
