@@ -19,6 +19,7 @@ from loopback import Files
 from senet.cli import main
 from senet.errors import CheckpointError
 from senet.hub import pretrained as P
+from senet.hub.weights import convert_state_dict
 
 X = torch.randn(2, 3, 64, 64)
 
@@ -121,6 +122,40 @@ def test_a_timm_family_tag_downloads_and_predicts_with_its_own_transform(hub, tm
     assert _input_view("seresnet152d", "ra2_in1k") == (256, 0.95, "bicubic")
 
 
+def test_a_ts_tag_in_timms_byobnet_layout_predicts_with_its_own_transform(hub, tmp_path):
+    """seresnext26ts.ch_in1k from the loopback hub: timm's byobnet keys (stem.conv1.conv, stages.0.0.attn,
+    head.fc) renamed on loading, and senet.predict's probabilities equal timm's model on timm's eval
+    transform for those weights (256 px, crop 0.9, bicubic)."""
+    from PIL import Image
+    from timm.data import create_transform, resolve_data_config
+
+    from senet.evaluation.evaluator import _input_view
+
+    torch.manual_seed(0)
+    source = timm.create_model("seresnext26ts", pretrained=False).eval()
+    g = torch.Generator().manual_seed(0)
+    for m in source.modules():  # timm zero-inits each unit's last BN: give every branch (and SE) a say
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data.uniform_(0.5, 1.5, generator=g)
+            m.running_var.uniform_(0.5, 1.5, generator=g)
+    hub.add_hub("timm/seresnext26ts.ch_in1k", "model.safetensors", save(source.state_dict()))
+    image = tmp_path / "x.png"
+    Image.fromarray((torch.rand(300, 260, 3, generator=g) * 255).byte().numpy()).save(image)
+    [row] = senet.predict("seresnext26ts", [str(image)], pretrained="ch_in1k", top_k=3, device="cpu")
+    config = resolve_data_config(
+        pretrained_cfg=timm.models.get_pretrained_cfg("seresnext26ts.ch_in1k").to_dict()
+    )
+    assert (config["input_size"], config["crop_pct"]) == ((3, 256, 256), 0.9)
+    with torch.no_grad():
+        probs = source(create_transform(**config)(Image.open(image).convert("RGB"))[None]).softmax(-1)[0]
+    top = probs.topk(3)
+    assert [r["index"] for r in row["top"]] == top.indices.tolist()
+    torch.testing.assert_close(
+        torch.tensor([r["probability"] for r in row["top"]]), top.values, rtol=1e-4, atol=1e-6
+    )
+    assert _input_view("seresnext26ts", "ch_in1k") == (256, 0.9, "bicubic")
+
+
 def test_train_init_with_a_full_tag_name_fine_tunes_the_model_it_names(hub, tmp_path):
     """`senet train --init seresnext26d_32x4d.bt_in1k --data digits`: the tag names the model (no --model),
     the loopback hub serves timm's file, the classifier of 1000 classes starts afresh for the 10 digits."""
@@ -194,6 +229,48 @@ def test_the_legacy_se_resnext26_file_computes_timms_logits(tmp_path):
     assert net.layout == "official" and tag.interpolation == "bicubic"
     torch.testing.assert_close(_logits(net), _logits(source))
     assert senet.complexity("se_resnext26_32x4d").params == sum(p.numel() for p in source.parameters())
+
+
+@pytest.mark.parametrize("depth", [18, pytest.param(34, marks=pytest.mark.slow)])  # the same unit
+def test_the_legacy_se_resnet18_34_files_compute_timms_logits(tmp_path, depth):
+    """se_resnet18/34.timm_in1k are timm's legacy_seresnet18/34 (Cadene's keys, the official layout, and
+    timm's legacy basic unit with a ReLU after bn2): the tag's branch_relu=True builds that unit, and a file of
+    timm's model computes timm's logits; without it the file is refused (another function, same keys)."""
+    source = timm.create_model(f"legacy_seresnet{depth}", pretrained=False).eval()
+    g = torch.Generator().manual_seed(0)
+    for m in source.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data.uniform_(0.5, 1.5, generator=g)
+            m.running_var.uniform_(0.5, 1.5, generator=g)
+    (tmp_path / "w.pth").write_bytes(_pth(source))
+    tag = P.get_tag(f"se_resnet{depth}", True)
+    assert tag.name == f"se_resnet{depth}.timm_in1k" and tag.options == {"branch_relu": True}
+    net = senet.create_model(tag.model, checkpoint=tmp_path / "w.pth", **tag.options)
+    assert net.layout == "official" and net.spec.branch_relu
+    torch.testing.assert_close(_logits(net), _logits(source), rtol=1e-5, atol=1e-5)
+    assert senet.complexity(tag.model).params == sum(p.numel() for p in source.parameters())
+    with pytest.raises(CheckpointError, match="extra ReLU after bn2.*branch_relu=True"):
+        senet.create_model(tag.model, checkpoint=tmp_path / "w.pth")
+
+
+@pytest.mark.slow  # SENet-154 for real: 115M parameters (its keys and shapes: the hub-tag test above)
+def test_the_gluon_senet154_file_computes_timms_logits(tmp_path):
+    """senet154.gluon_in1k is timm's resnet.py senet154: the torchvision layout, and its deep stem keyed
+    conv1.0 .. conv1.6, bn1, which loading renames to SENet-154's conv1..conv3, bn1..bn3."""
+    source = timm.create_model("senet154", pretrained=False).eval()
+    g = torch.Generator().manual_seed(0)
+    for m in source.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data.uniform_(0.5, 1.5, generator=g)
+            m.running_var.uniform_(0.5, 1.5, generator=g)
+    (tmp_path / "w.safetensors").write_bytes(save(source.state_dict()))
+    tag = P.get_tag("senet154", "gluon_in1k")
+    net = senet.create_model(tag.model, checkpoint=tmp_path / "w.safetensors", **tag.options)
+    assert net.layout == "torchvision"
+    torch.testing.assert_close(_logits(net), _logits(source), rtol=1e-5, atol=1e-5)
+    assert senet.complexity(tag.model).params == sum(p.numel() for p in source.parameters())
+    with pytest.raises(CheckpointError, match="torchvision layout"):  # the stem pool of timm's layout
+        senet.create_model(tag.model, checkpoint=tmp_path / "w.safetensors")
 
 
 def test_a_torchvision_file_whose_hash_is_not_its_names_is_refused(hub, tmp_path):
@@ -294,12 +371,31 @@ def test_every_timm_hub_tag_has_its_files_keys_and_shapes(name):
     with torch.device("meta"):
         theirs = timm.create_model(hub_model, num_classes=t.num_classes).state_dict()
         ours = senet.create_model(t.model, num_classes=t.num_classes, **t.options).state_dict()
+    theirs = convert_state_dict(theirs, ours)  # as loading renames them (byobnet; senet154's deep stem)
     theirs, ours = ({k: tuple(v.shape) for k, v in sd.items()} for sd in (theirs, ours))
     assert ours == theirs
     if "layout" in senet.model_options(
         t.model
     ):  # timm's ResNets stride on the 3x3: the same keys, not the same net
         assert t.options.get("layout") == "torchvision", name
+
+
+def test_every_se_resnet_weight_timm_publishes_is_a_tag():
+    """timm's SE-ResNet family (its legacy_se*, se*res* and senet154 weights, 31 in timm 1.0): each is a tag,
+    by its hub repository or the release URL timm itself downloads from (docs/models.md)."""
+    published = {
+        n
+        for pattern in ("legacy_se*", "*se*res*", "senet154*")
+        for n in timm.list_pretrained(pattern)
+        if not n.startswith("densenet")  # "den-se-net": not SE
+    }
+    ours = {t.url for t in P.tags().values()}
+    for name in sorted(published):
+        cfg = timm.models.get_pretrained_cfg(name)
+        hub = f"hf://{cfg.hf_hub_id}/model.safetensors" if cfg.hf_hub_id else None
+        assert hub in ours or cfg.url in ours, name
+    se_tags = [t for t in P.tags().values() if senet.model_info(t.model).se]
+    assert len(published) >= 31 and len(se_tags) >= len(published)
 
 
 def test_list_pretrained_cli(capsys):

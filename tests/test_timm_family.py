@@ -1,8 +1,8 @@
 """timm's SE-ResNet-D family (issue 23), ported as rows of the ResNet table: the same network as timm's.
 
 For each name: a safetensors file of ``timm.create_model(NAME).state_dict()`` loads into
-``senet.create_model(NAME, checkpoint=FILE)`` with no renaming and gives timm's logits and ``features_only``
-maps; ``senet.complexity`` counts timm's parameters; the plain twin builds and is counted. BN statistics and
+``senet.create_model(NAME, checkpoint=FILE)`` (timm's resnet.py keys as they are, its byobnet ``ts`` keys
+renamed on loading) and gives timm's logits and ``features_only`` maps; ``senet.complexity`` counts timm's parameters; the plain twin builds and is counted. BN statistics and
 gains are randomized first (timm zero-inits each unit's last BN gain, which would hide the whole residual
 branch, SE included, from the comparison). The small models run for real in the default suite; the big ones
 are compared on the meta device (keys, shapes, parameter counts) there and run for real in the slow run.
@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 import senet
+from senet.hub.weights import convert_state_dict, detect_style
 from senet.layers.se import se_hidden_divisible
 from senet.models.resnet import TIMM_SE_NAMES
 
@@ -28,7 +29,10 @@ SMALL = [
     "seresnet50t",
     "seresnetaa50d",
     "resnetaa50d",
+    "seresnext26ts",  # timm's byobnet: tiered stem + max pool, SiLU, SE on the mid channels, groups of 32
+    "seresnet33ts",  # the same without the stem pool, and a final 1x1 conv to 1280 features
 ]
+TS = ["seresnext26ts", "seresnet33ts", "resnext26ts", "resnet33ts"]  # timm's byobnet.py rows
 BIG = [
     "seresnet152d",
     "seresnet200d",
@@ -91,8 +95,9 @@ def _check_parity(name: str, tmp_path) -> None:
     assert _rel(got, want) <= 1e-5, _rel(got, want)
     assert want.std() > 0  # not a degenerate network whose logits agree for any weights
     # features_only: timm's maps (stem ReLU, layer1..layer4), same count, shapes and values.
-    their_feats = timm.create_model(name, features_only=True).eval()
-    their_feats.load_state_dict({k: v for k, v in theirs.state_dict().items() if not k.startswith("fc.")})
+    their_feats = timm.create_model(  # timm loads the file itself (its own key names for its feature net)
+        name, features_only=True, pretrained=True, pretrained_cfg_overlay={"file": str(path)}
+    ).eval()
     our_feats = senet.create_model(name, checkpoint=path, features_only=True).eval()
     with torch.no_grad():
         want_maps, got_maps = their_feats(x), our_feats(x)
@@ -102,6 +107,9 @@ def _check_parity(name: str, tmp_path) -> None:
         assert _rel(g, w) <= 1e-5
     assert our_feats.feature_info.channels() == their_feats.feature_info.channels()
     assert our_feats.feature_info.reduction() == their_feats.feature_info.reduction()
+    if name == "seresnext26ts":  # a file without a card in timm's layout: the official layout is refused
+        with pytest.raises(senet.CheckpointError, match="torchvision layout"):
+            senet.create_model(name, checkpoint=path, layout="official")
 
 
 @pytest.mark.parametrize("name", SMALL)
@@ -134,6 +142,8 @@ def test_keys_shapes_and_parameters_are_timms(name):
     """Every name, the 150M-parameter ones included, on the meta device: timm's state_dict keys and shapes
     exactly, and ``senet.complexity`` counts timm's parameters."""
     their_keys, their_params = _timm_meta(name)
+    assert detect_style(their_keys) == ("byobnet" if name in TS else "senet")
+    their_keys = convert_state_dict(their_keys)  # byobnet's names -> senet's; resnet.py's: as they are
     our_keys, _ = _senet_meta(name)
     assert our_keys == their_keys, sorted(set(our_keys) ^ set(their_keys))[:5]
     assert senet.complexity(name).params == their_params
@@ -179,12 +189,52 @@ def test_se_rounding_where_the_papers_c_over_r_is_not_whole():
         _senet_meta("se_resnet50", reduction=3)
 
 
+def test_the_ts_rows_say_where_they_differ_from_the_papers_se_block():
+    """timm's byobnet ts rows: the SE block on the bottleneck's mid channels by default (placement "3x3",
+    byobnet's attn before conv3), C/r rounded to a multiple of 8 (64 channels: 8 hidden units, r = 8), SiLU
+    in the network and ReLU inside the SE block (timm's SEModule); ``senet complexity`` counts those blocks,
+    and the paper's position is one option away."""
+    from senet.hub.weights import model_card
+    from senet.models.resnet import TIMM_SPECS
+
+    spec = TIMM_SPECS["resnext26ts"]
+    assert (spec.act, spec.se_placement, spec.se_divisor, spec.group_size) == ("silu", "3x3", 8, 32)
+    assert not TIMM_SPECS["resnet33ts"].stem_pool and TIMM_SPECS["resnet33ts"].num_features == 1280
+    assert senet.model_options("seresnext26ts")["placement"] == "3x3"
+    assert senet.model_options("seresnext26d_32x4d")["placement"] == "standard"
+    _, model = _senet_meta("seresnext26ts")
+    se = [b.module for b in model.se_blocks()]
+    assert [(m.channels, m.hidden) for m in se[::2]] == [(64, 8), (128, 8), (256, 16), (512, 32)]
+    assert all(isinstance(m.relu, nn.ReLU) for m in se) and isinstance(model.layer1[0].silu, nn.SiLU)
+    assert [model.get_submodule(f"layer{i}.0.conv2").groups for i in (1, 2, 3, 4)] == [2, 4, 8, 16]
+    assert model_card(model)["options"]["placement"] == "3x3"  # a saved file says where its blocks sit
+    c, c_plain = senet.complexity("seresnext26ts"), senet.complexity("resnext26ts")
+    assert c.params - c_plain.params == sum(p.numel() for m in se for p in m.parameters())
+    _, paper = _senet_meta("seresnext26ts", placement="standard")  # on the unit's output, C/r of 256..2048
+    widths = [(b.module.channels, b.module.hidden) for b in paper.se_blocks()]
+    assert widths[::2] == [(256, 16), (512, 32), (1024, 64), (2048, 128)]
+
+
+def test_optimize_for_inference_folds_the_ts_rows():
+    """seresnet33ts (no stem pool, final 1x1 conv): every BN folded, the same function. Its units end in
+    SiLU, so they keep their own forward (the fused step is the ReLU units' relu(se(x) + shortcut))."""
+    torch.manual_seed(0)
+    model = _randomize_bn(senet.create_model("seresnet33ts", num_classes=10)).eval().double()
+    x = torch.randn(2, 3, 64, 64, dtype=torch.float64)
+    fast = senet.optimize_for_inference(model)
+    with torch.no_grad():
+        want, got = model(x), fast(x)
+    assert _rel(got, want) <= 1e-9
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.modules())
+    assert not any(isinstance(m, torch.fx.GraphModule) for m in fast.modules())
+
+
 # ---- deployment: ONNX and optimize_for_inference on the new modules (avg-pool shortcut, aa pools) ----------
 DEPLOY = ["seresnext26d_32x4d", "seresnetaa50d"]
 
 
 @pytest.mark.slow  # 6-10 s a model; ONNX export of the ResNets runs in the default suite (tests/test_export.py)
-@pytest.mark.parametrize("name", DEPLOY)
+@pytest.mark.parametrize("name", DEPLOY + ["seresnext26ts", "seresnet33ts"])
 def test_onnx_export_gives_the_same_logits(name, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     torch.manual_seed(0)

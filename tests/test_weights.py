@@ -169,6 +169,30 @@ def test_legacy_basic_block_weights_are_refused(tmp_path):
         create_model("se_resnet18", checkpoint=path)
 
 
+def test_a_file_of_cadenes_basic_unit_says_so_in_its_card(tmp_path):
+    """se_resnet18 built with branch_relu=True (timm's legacy weights) computes another function with the
+    same keys: senet's file records the option, a model without it refuses the file and the other way round
+    (a card without the option means off)."""
+    torch.manual_seed(0)
+    legacy = create_model("se_resnet18", branch_relu=True).eval()
+    paper = create_model("se_resnet18").eval()
+    paper.load_state_dict(legacy.state_dict())
+    senet.save_weights(legacy, tmp_path / "legacy.safetensors")
+    assert senet.hub.weights.model_card(legacy)["options"]["branch_relu"] is True
+    assert "branch_relu" not in senet.hub.weights.model_card(paper)["options"]
+    with pytest.raises(CheckpointError, match="built with branch_relu=True"):
+        create_model("se_resnet18", checkpoint=tmp_path / "legacy.safetensors")
+    card = {"model": "se_resnet18", "options": {"layout": "official"}}  # a card without it: off
+    with pytest.raises(CheckpointError, match="built with branch_relu=False"):
+        senet.hub.weights.check_card(legacy, card, "senet", "the file")
+    again = create_model("se_resnet18", branch_relu=True, checkpoint=tmp_path / "legacy.safetensors").eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(again(x), legacy(x)) and not torch.allclose(paper(x), legacy(x))
+    with pytest.raises(senet.SenetError, match="does not take"):  # basic units only
+        create_model("se_resnet50", branch_relu=True)
+
+
 def test_checkpoints_without_num_batches_tracked_load(tmp_path):
     """Files older than PyTorch 0.4.1 (Cadene's originals) have no BN batch counters."""
     ref = _randomise_bn(timm.create_model("legacy_seresnet50")).eval()

@@ -164,6 +164,22 @@ def _table() -> list[Tag]:
             "seresnext26_32x4d-65ebdb501.pth", "apache-2.0", 22.900, 6.668,
             "timm's results-imagenet.csv (224, crop 0.875, bicubic)", interpolation="bicubic",
             note="timm's legacy_seresnext26_32x4d: SE-ResNeXt-26 32x4d in the official layout"),
+        # Trained by timm in its legacy SENet code (senet.py, Cadene's port; timm's legacy_seresnet18/34): the
+        # official layout, and that code's basic unit, whose branch ends in a ReLU after bn2 (branch_relu=True;
+        # docs/models.md).
+        Tag("se_resnet18", "timm_in1k",
+            "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/"
+            "seresnet18-4bb0ce65.pth", "apache-2.0", 28.258, 9.660,
+            "timm's results-imagenet.csv (224, crop 0.875, bicubic)", interpolation="bicubic",
+            options={"branch_relu": True},
+            note="timm's legacy_seresnet18: SE-ResNet-18 with its legacy basic unit (a ReLU after bn2, before "
+                 "SE and the addition), official layout"),
+        Tag("se_resnet34", "timm_in1k",
+            "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/"
+            "seresnet34-a4004e63.pth", "apache-2.0", 25.212, 7.866,
+            "timm's results-imagenet.csv (224, crop 0.875, bilinear)", options={"branch_relu": True},
+            note="timm's legacy_seresnet34: SE-ResNet-34 with its legacy basic unit (a ReLU after bn2, before "
+                 "SE and the addition), official layout"),
         # timm's own SE weights, trained with modern recipes: torchvision layout.
         Tag("se_resnet50", "timm_a1_in1k", "hf://timm/seresnet50.a1_in1k/model.safetensors", "apache-2.0",
             19.988, 5.296, "timm's results-imagenet.csv (224, crop 0.95, bicubic; 18.886/4.878 at 288, crop 1.0)",
@@ -182,6 +198,9 @@ def _table() -> list[Tag]:
               "GluonCV's weights (MXNet), ported by timm"),
         _timm("se_resnext101_32x4d", "seresnext101_32x4d.gluon_in1k", 19.114, 4.732, 224, 0.875, "",
               "GluonCV's weights (MXNet), ported by timm"),
+        _timm("senet154", "senet154.gluon_in1k", 18.742, 4.642, 224, 0.875, "",
+              "GluonCV's weights (MXNet), ported by timm as its resnet.py senet154 (torchvision layout; the deep "
+              "stem's keys conv1.0 .. conv1.6, bn1 renamed to SENet-154's on loading)"),
         # timm's SE-ResNet-D family (docs/models.md, "Beyond the paper"): timm's names and tags.
         _timm("seresnet152d", "seresnet152d.ra2_in1k", 16.298, 3.206, 256, 0.95, "15.656/2.956 at 320, crop 1.0",
               "ResNet-D with SE, trained by timm with RandAugment (RA2)", tag="ra2_in1k"),
@@ -211,6 +230,20 @@ def _table() -> list[Tag]:
         _timm("seresnextaa201d_32x8d", "seresnextaa201d_32x8d.sw_in12k", None, None, 320, 0.95, "",
               "ImageNet-12k (11821 classes): no ImageNet-1k errors; fine-tune it (--init)", tag="sw_in12k",
               num_classes=11821),
+        # timm's byobnet ts networks (tiered stem, SiLU, SE on the mid channels; docs/models.md), and the
+        # plain twins' weights (resnet33ts: its SE twin's RA2 recipe, a like-for-like SE-vs-plain pair;
+        # resnext26ts: RA2, where its SE twin's is timm's "ch").
+        _timm("seresnext26ts", "seresnext26ts.ch_in1k", 22.140, 6.210, 256, 0.9, "21.708/5.924 at 288, crop 1.0",
+              "ResNeXt-26-ts with SE (timm's byobnet: tiered stem, SiLU, SE on the mid channels), trained by "
+              "timm", tag="ch_in1k"),
+        _timm("seresnet33ts", "seresnet33ts.ra2_in1k", 19.620, 4.894, 256, 0.9, "19.186/4.654 at 288, crop 1.0",
+              "ResNet-33-ts with SE (timm's byobnet: tiered stem, SiLU, SE on the mid channels, 1280-wide final "
+              "conv), trained by timm with RandAugment (RA2)", tag="ra2_in1k"),
+        _timm("resnext26ts", "resnext26ts.ra2_in1k", 23.232, 6.862, 256, 0.9, "22.814/6.530 at 288, crop 1.0",
+              "seresnext26ts without SE, trained by timm with RandAugment (RA2)", tag="ra2_in1k"),
+        _timm("resnet33ts", "resnet33ts.ra2_in1k", 20.784, 5.424, 256, 0.9, "20.290/5.182 at 288, crop 1.0",
+              "seresnet33ts without SE, trained by timm with RandAugment (RA2): the SE twin's recipe",
+              tag="ra2_in1k"),
         # torchvision's plain twins, whose layout matches.
         _tv("resnet18", "tv_in1k", "ResNet18_Weights.IMAGENET1K_V1", tv),
         _tv("resnet34", "tv_in1k", "ResNet34_Weights.IMAGENET1K_V1", tv),

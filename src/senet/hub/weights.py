@@ -4,7 +4,13 @@ Nothing is ever unpickled: ``.safetensors`` files are read by safetensors and ev
 ``torch.load(weights_only=True)``, which refuses pickled code. The key style is detected from the keys:
 
 - ours = timm ``resnet.py`` = torchvision: ``conv1``, ``layer1.0.se.fc1``, ``fc`` (no renaming);
-- Cadene / timm ``legacy_*``: ``layer0.conv1``, ``layer1.0.se_module.fc1``, ``last_linear``.
+- Cadene / timm ``legacy_*``: ``layer0.conv1``, ``layer1.0.se_module.fc1``, ``last_linear``;
+- timm ``byobnet.py`` (its ``ts`` networks, ``seresnext26ts``, ``seresnet33ts``): ``stem.conv1.conv``,
+  ``stages.0.0.conv1_1x1.conv``, ``.attn.fc1``, ``.shortcut.conv``, ``final_conv.conv``, ``head.fc``.
+
+One renaming depends on the model the file goes into: timm's ``resnet.py`` deep stem (``conv1.0`` ..
+``conv1.6``, ``bn1``: its ``senet154``, GluonCV's weights) becomes SENet-154's ``conv1``..``conv3``,
+``bn1``..``bn3`` when the model has those (senet's ResNet-D rows keep timm's stem keys as they are).
 
 Every file senet writes says what it holds (a *card*: model name, the options it was built with such as
 ``layout`` and the SE knobs, the number and names of classes): safetensors metadata, or ``"card"`` in a
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -30,6 +37,39 @@ from ..errors import CheckpointError, SenetError, SenetTypeError
 _WRAPPERS = ("model", "state_dict", "model_state", "model_state_dict", "module")
 _PREFIXES = ("module.", "_orig_mod.")
 _CADENE = (("layer0.", ""), ("se_module.", "se."), ("last_linear.", "fc."))
+# timm's byobnet ConvNormAct (conv, bn with its act inside) -> senet's torchvision-style names
+_BYOB_TOP = (
+    ("stem.conv1.conv.", "conv1.0."),
+    ("stem.conv1.bn.", "conv1.1."),
+    ("stem.conv2.conv.", "conv1.3."),
+    ("stem.conv2.bn.", "conv1.4."),
+    ("stem.conv3.conv.", "conv1.6."),
+    ("stem.conv3.bn.", "bn1."),
+    ("final_conv.conv.", "final_conv.0."),
+    ("final_conv.bn.", "final_conv.1."),
+    ("head.fc.", "fc."),
+)
+_BYOB_UNIT = (
+    ("conv1_1x1.conv.", "conv1."),
+    ("conv1_1x1.bn.", "bn1."),
+    ("conv2_kxk.conv.", "conv2."),
+    ("conv2_kxk.bn.", "bn2."),
+    ("conv3_1x1.conv.", "conv3."),
+    ("conv3_1x1.bn.", "bn3."),
+    ("attn.", "se."),
+    ("shortcut.conv.", "downsample.0."),
+    ("shortcut.bn.", "downsample.1."),
+)
+_BYOB_STAGE = re.compile(r"stages\.(\d+)\.(\d+)\.(.*)")
+# timm's resnet.py deep stem -> SENet-154's (the first matching prefix renames a key)
+_DEEP_STEM = (
+    ("conv1.0.", "conv1."),
+    ("conv1.1.", "bn1."),
+    ("conv1.3.", "conv2."),
+    ("conv1.4.", "bn2."),
+    ("conv1.6.", "conv3."),
+    ("bn1.", "bn3."),
+)
 
 
 def load_state_dict_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -75,6 +115,8 @@ def model_card(model: nn.Module, classes: list[str] | None = None) -> dict:
         card["revision"] = revision(model)
     if getattr(model, "layout", None) is not None:
         card["options"]["layout"] = model.layout
+    if getattr(model, "branch_relu", False):  # recorded when set: a card without it means off
+        card["options"]["branch_relu"] = True
     se = getattr(model, "se_config", None)
     if se is not None:
         card["options"].update({k: list(v) if isinstance(v, tuple) else v for k, v in vars(se).items()})
@@ -196,6 +238,8 @@ def _flag(key: str, value) -> str:
         return "--add-se" if value else "(no --add-se)"
     if key == "where":
         return f"--se-where {','.join(value)}" if value else "(no --se-where)"
+    if key == "branch_relu":
+        return f"(no flag: create_model(..., branch_relu={value!r}); the legacy tags set it)"
     if key == "stages":
         return f"--stages {','.join(map(str, value))}" if value else "(no --stages)"
     return f"--{key} {value}"
@@ -206,7 +250,7 @@ def check_card(model: nn.Module, card: dict | None, style: str, where) -> None:
     the model does not have), naming the option to pass."""
     layout = getattr(model, "layout", None)
     if card is None:
-        if style == "senet" and layout == "official":
+        if style in ("senet", "byobnet") and layout == "official":
             raise CheckpointError(
                 f"{where} has no senet card: in this key style it comes from timm or torchvision, whose "
                 "ResNets have the torchvision layout (stride on the 3x3, padded stem pool); pass "
@@ -238,6 +282,8 @@ def check_card(model: nn.Module, card: dict | None, style: str, where) -> None:
             "(another torchvision version may trace differently)"
         )
     diff = {k: v for k, v in theirs.items() if k in ours and json.dumps(ours[k]) != json.dumps(v)}
+    if bool(theirs.get("branch_relu")) != bool(ours.get("branch_relu")):  # absent: off
+        diff["branch_relu"] = bool(theirs.get("branch_relu"))
     if diff:
         opts = ", ".join(f"{k}={v!r}" for k, v in diff.items())
         flags = " ".join(_flag(k, v) for k, v in diff.items())
@@ -290,22 +336,50 @@ def _all_tensors(d: Mapping) -> bool:
 
 
 def detect_style(state_dict: Mapping[str, torch.Tensor]) -> str:
-    """ "cadene" for Cadene/timm-legacy keys (``layer0.``, ``se_module``, ``last_linear``), else "senet"."""
+    """ "cadene" for Cadene/timm-legacy keys (``layer0.``, ``se_module``, ``last_linear``), "byobnet" for
+    timm's byobnet (``stages.N.M.conv1_1x1``), else "senet"."""
     keys = state_dict.keys()
     if any(k.startswith("layer0.") or ".se_module." in k or k.startswith("last_linear.") for k in keys):
         return "cadene"
+    if any(k.startswith("stages.") and ".conv1_1x1." in k for k in keys):
+        return "byobnet"
     return "senet"
 
 
-def convert_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Rename a state_dict of any supported style to this package's keys."""
-    if detect_style(state_dict) == "senet":
-        return dict(state_dict)
-    out = {}
-    for k, v in state_dict.items():
-        for old, new in _CADENE:
-            k = k.replace(old, new, 1) if (old != "layer0." or k.startswith(old)) else k
-        out[k] = v
+def _rename(key: str, table) -> str:
+    for old, new in table:
+        if key.startswith(old):
+            return new + key[len(old) :]
+    return key
+
+
+def _byobnet_key(key: str) -> str:
+    m = _BYOB_STAGE.fullmatch(key)
+    if m:
+        stage, unit, rest = m.groups()
+        return f"layer{int(stage) + 1}.{unit}.{_rename(rest, _BYOB_UNIT)}"
+    return _rename(key, _BYOB_TOP)
+
+
+def convert_state_dict(
+    state_dict: Mapping[str, torch.Tensor], into: Mapping[str, object] | None = None
+) -> dict[str, torch.Tensor]:
+    """Rename a state_dict of any supported style to this package's keys; ``into``: the state_dict (or
+    keys) of the model it goes into, for the renaming that depends on it (timm's deep stem -> SENet-154's)."""
+    style = detect_style(state_dict)
+    if style == "byobnet":
+        out = {_byobnet_key(k): v for k, v in state_dict.items()}
+    elif style == "cadene":
+        out = {}
+        for k, v in state_dict.items():
+            for old, new in _CADENE:
+                k = k.replace(old, new, 1) if (old != "layer0." or k.startswith(old)) else k
+            out[k] = v
+    else:
+        out = dict(state_dict)
+    deep = into is not None and "conv3.weight" in into and "conv1.0.weight" not in into
+    if deep and "conv1.0.weight" in out:  # timm's resnet.py deep stem into SENet-154's
+        out = {_rename(k, _DEEP_STEM): v for k, v in out.items()}
     return out
 
 
@@ -351,18 +425,19 @@ def _load(model: nn.Module, checkpoint, strict: bool, head: bool = False) -> lis
     else:
         raise SenetTypeError(f"a checkpoint is a path or a state_dict, got {type(checkpoint).__name__}")
     style = detect_style(sd)
-    if style == "cadene" and not any(".conv3." in k for k in sd):
+    if style == "cadene" and not any(".conv3." in k for k in sd) and not getattr(model, "branch_relu", False):
         # Same keys and shapes as ours, another function: a silent load would give wrong logits.
         raise CheckpointError(
-            "Cadene/timm legacy SE-ResNet-18/34 weights are not supported: their basic block has an "
-            "extra ReLU after bn2, so they compute another function than senet's se_resnet18/34"
+            "Cadene/timm legacy SE-ResNet-18/34 weights: their basic block has an extra ReLU after bn2, so "
+            "they compute another function than senet's se_resnet18/34; build the model with "
+            "branch_relu=True (the tags se_resnet18.timm_in1k and se_resnet34.timm_in1k do)"
         )
     if head and card is not None:  # another task's classes: what is compared is the network
         card = {k: v for k, v in card.items() if k not in ("num_classes", "classes")}
     if not isinstance(checkpoint, Mapping) or card is not None:
         check_card(model, card, style, where)
-    sd = convert_state_dict(sd)
     own = model.state_dict()
+    sd = convert_state_dict(sd, own)
     fresh = _head_mismatch(model, sd, own) if head else []
     sd = {k: v for k, v in sd.items() if k not in fresh}
     own_kept = {k: v for k, v in own.items() if k not in fresh}

@@ -57,7 +57,8 @@ def model_info(name: str, tag=None) -> ModelInfo:
 def model_options(name: str) -> dict[str, object]:
     """The keyword options ``create_model(name, ...)`` takes, with their defaults."""
     entry = _entry(name)
-    se = {f: getattr(SEConfig(), f) for f in SEConfig.options()}
+    defaults = SEConfig(**_se_defaults(entry)) if entry.info.se else SEConfig()
+    se = {f: getattr(defaults, f) for f in SEConfig.options()}
     if entry.info.se:
         return {**se, **entry.family.options}
     return {**entry.family.options, "add_se": False, "where": None, **se}  # SE options go with add_se
@@ -76,7 +77,13 @@ def se_config(name: str, **options) -> SEConfig | None:
             )
         return None
     stage_ids = getattr(entry.spec, "stage_ids", ())
-    return SEConfig.from_options(**se_options).check(entry.family.placements, stage_ids)
+    options = {**_se_defaults(entry), **se_options}
+    return SEConfig.from_options(**options).check(entry.family.placements, stage_ids)
+
+
+def _se_defaults(entry: _Entry) -> dict:
+    """The row's own SE defaults (timm's ts rows: placement "3x3"), which options given override."""
+    return dict(getattr(entry.spec, "se_defaults", {}))
 
 
 def create_model(

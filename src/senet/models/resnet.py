@@ -14,6 +14,13 @@ with timm's ``aa_layer=nn.AvgPool2d``: a 2x2/2 average pool after the stride-1 3
 the stem's max pool). Their SE block is timm's: C/r rounded to a multiple of 8 (``se_divisor``), which for
 r=16 and these widths (multiples of 128) is the paper's C/r; other ``reduction`` values round where the
 paper's would refuse a C/r that is not a whole number.
+
+timm's ``ts`` networks of ``byobnet.py`` (``seresnext26ts``, ``seresnet33ts``) are rows of the same table:
+the tiered stem with SiLU (``act``), with or without its max pool (``stem_pool``), ResNeXt groups of a fixed
+size (``group_size``), a 1x1 conv-BN-SiLU to ``num_features`` before the pool (``final_conv``), and the SE
+block on the bottleneck's mid channels (``se_placement="3x3"``: byobnet's ``attn`` before conv3). Their keys
+are senet's; a file of timm's byobnet layout (``stem.conv1.conv``, ``stages.0.0.conv1_1x1``, ``attn``,
+``head.fc``) is renamed when it is loaded (``senet.hub.weights``), as Cadene's are.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from .base import Classifier
 from .registry import CIFAR_INFO, Family, register_family
 
 LAYOUTS = ("official", "torchvision")
+ACTS = {"relu": nn.ReLU, "silu": nn.SiLU}  # the network's non-linearity (the SE block's own stays ReLU)
 
 
 @dataclass(frozen=True)
@@ -52,11 +60,31 @@ class ResNetSpec:
     avg_down: bool = False  # projection shortcut: AvgPool2d(2, 2, ceil_mode, count_include_pad=False), 1x1
     aa: bool = False  # anti-aliasing (timm's aa_layer=nn.AvgPool2d): stride-1 3x3 then a 2x2/2 avg pool
     se_divisor: int = 0  # 0: the paper's C/r (r divides C); 8: timm's make_divisible(C/r, 8)
+    # timm's byobnet "ts" rows. act: every non-linearity of the network but the SE block's hidden one
+    # (timm's SEModule keeps ReLU there); stem_pool False: no stem pool, the stem's last conv strides
+    # instead (timm's Stem, stride 4, pool ''); group_size: channels per group of the 3x3 (timm's gs; the
+    # groups then grow with the width), 0: ``groups``; num_features: a final 1x1 conv-BN-act to this width
+    # before the global pool (``final_conv``), 0: none; se_placement: where the SE twin puts its block unless
+    # told (``placement=``), "3x3" = on the mid channels before conv3 (byobnet's attn).
+    act: str = "relu"
+    stem_pool: bool = True
+    group_size: int = 0
+    num_features: int = 0
+    se_placement: str = "standard"
+    # timm's legacy SEResNetBlock (senet.py, legacy_seresnet18/34): the basic unit's branch ends in a ReLU after
+    # bn2, before SE and the addition (the model option ``branch_relu=True`` sets it: the legacy tags).
+    branch_relu: bool = False
 
     @property
     def stage_ids(self) -> tuple[int, ...]:
         """The paper's stage numbers: conv2_x .. conv5_x (2..4 for the CIFAR nets)."""
         return tuple(range(2, len(self.depths) + 2))
+
+    @property
+    def se_defaults(self) -> dict[str, object]:
+        """SE options that differ from ``SEConfig``'s defaults for this row (``create_model`` applies them
+        unless the caller gives another value)."""
+        return {} if self.se_placement == "standard" else {"placement": self.se_placement}
 
 
 def conv_bn(
@@ -88,6 +116,14 @@ class ResidualBlock(nn.Module):
         super().__init__()
         self.drop_path = None  # stochastic depth on the branch (set_drop_path), off by default
 
+    def _set_act(self, act: str) -> None:
+        """The unit's non-linearity, registered under its own name (``relu``, torchvision's; ``silu``)."""
+        self.act_name = act
+        self.add_module(act, ACTS[act](inplace=True))
+
+    def act(self, x: torch.Tensor) -> torch.Tensor:
+        return getattr(self, self.act_name)(x)
+
     def _se_slot(self, se: SEConfig | None, channels: dict[str, int], divisor: int = 0) -> None:
         self.placement = se.placement if se else None
         self.se = se.block(channels[se.placement], divisor=divisor) if se else None
@@ -106,7 +142,7 @@ class ResidualBlock(nn.Module):
             shortcut = self.se(shortcut)
         if self.drop_path is not None:  # stochastic depth: the whole branch of a sample, in training
             out = self.drop_path(out)
-        out = self.relu(out + shortcut)
+        out = self.act(out + shortcut)
         if self.placement == "post":
             out = self.se(out)
         return out
@@ -142,24 +178,39 @@ def make_downsample(cin, cout, stride, kernel, kind, avg_down=False):
 
 
 class BasicBlock(ResidualBlock):
-    def __init__(self, cin, cout, stride, se, downsample, **_):
+    def __init__(self, cin, cout, stride, se, downsample, act="relu", branch_relu=False, **_):
         super().__init__()
         self.conv1, self.bn1 = conv_bn(cin, cout, 3, stride)
         self.conv2, self.bn2 = conv_bn(cout, cout, 3)
-        self.relu = nn.ReLU(inplace=True)
+        self._set_act(act)
+        self.branch_relu = branch_relu  # timm's legacy SEResNetBlock: act(bn2(...)) ends the branch
         self._se_slot(se, {"standard": cout, "pre": cin, "post": cout, "identity": cout, "3x3": cout})
         self.downsample = downsample
 
     def branch(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.act(self.bn1(self.conv1(x)))
         if self.placement == "3x3":
             x = self.se(x)
-        return self.bn2(self.conv2(x))
+        x = self.bn2(self.conv2(x))
+        return self.act(x) if self.branch_relu else x
 
 
 class Bottleneck(ResidualBlock):
     def __init__(
-        self, cin, cout, stride, se, downsample, mid, first, groups, stride_on, aa=False, se_divisor=0
+        self,
+        cin,
+        cout,
+        stride,
+        se,
+        downsample,
+        mid,
+        first,
+        groups,
+        stride_on,
+        aa=False,
+        se_divisor=0,
+        act="relu",
+        **_,
     ):
         super().__init__()
         s1, s3 = (stride, 1) if stride_on == "1x1" else (1, stride)
@@ -168,15 +219,15 @@ class Bottleneck(ResidualBlock):
         self.conv2, self.bn2 = conv_bn(first, mid, 3, 1 if aa else s3, groups)
         self.aa = nn.AvgPool2d(2, s3) if aa else None
         self.conv3, self.bn3 = conv_bn(mid, cout, 1)
-        self.relu = nn.ReLU(inplace=True)
+        self._set_act(act)
         self._se_slot(
             se, {"standard": cout, "pre": cin, "post": cout, "identity": cout, "3x3": mid}, se_divisor
         )
         self.downsample = downsample
 
     def branch(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))
-        x = self.relu(self.bn2(self.conv2(x)))
+        x = self.act(self.bn1(self.conv1(x)))
+        x = self.act(self.bn2(self.conv2(x)))
         if self.aa is not None:
             x = self.aa(x)
         if self.placement == "3x3":
@@ -190,10 +241,20 @@ BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
 class ResNet(Classifier):
     """stem -> layer1..layerN (paper stages 2..N+1) -> global pool -> (dropout) -> fc."""
 
-    def build(self, spec: ResNetSpec, se, in_chans, layout="official", drop_path_rate=0.0, **_) -> int:
+    def build(
+        self, spec: ResNetSpec, se, in_chans, layout="official", drop_path_rate=0.0, branch_relu=None, **_
+    ) -> int:
         check_choice("layout", layout, LAYOUTS)
+        check_choice("act", spec.act, tuple(ACTS))
         if layout == "torchvision":
             self.spec = spec = replace(spec, stride_on="3x3")
+        if branch_relu is not None:  # only the basic-unit rows take it (their family's option)
+            if not isinstance(branch_relu, bool):
+                from ..errors import SenetError
+
+                raise SenetError(f"branch_relu must be True or False, got {branch_relu!r}")
+            self.spec = spec = replace(spec, branch_relu=branch_relu)
+            self.branch_relu = branch_relu  # the weights' card records it (senet.hub.weights)
         # The CIFAR nets (basic units, no stem pool) are the same in both layouts: they have none.
         self.layout = None if spec.stem == "cifar" else layout
         self._build_stem(spec, layout, in_chans)
@@ -219,14 +280,19 @@ class ResNet(Classifier):
                     down,
                     mid=mid[i],
                     first=first[i],
-                    groups=spec.groups,
+                    groups=mid[i] // spec.group_size if spec.group_size else spec.groups,
                     stride_on=spec.stride_on,
                     aa=spec.aa,
                     se_divisor=spec.se_divisor,
+                    act=spec.act,
+                    branch_relu=spec.branch_relu,
                 )
                 blocks.append(block)
                 cin = cout
             self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
+        if spec.num_features:  # timm's byobnet final_conv: 1x1 conv-BN-act before the pool
+            self.final_conv = nn.Sequential(*conv_bn(cin, spec.num_features, 1), ACTS[spec.act](inplace=True))
+            cin = spec.num_features
         set_drop_path(self, drop_path_rate)
         return cin
 
@@ -239,23 +305,26 @@ class ResNet(Classifier):
             self.conv3, self.bn3 = conv_bn(64, spec.stem_width, 3)
             self.relu3 = nn.ReLU(inplace=True)
         elif spec.stem in ("deep_d", "deep_t"):  # timm's "deep" / "deep_tiered" (keys conv1.0 .. conv1.6)
-            w = spec.stem_width
+            w, act = spec.stem_width, ACTS[spec.act]
             c0, c1 = (w // 2, w // 2) if spec.stem == "deep_d" else (3 * (w // 2 // 4), w // 2)
             self.conv1 = nn.Sequential(
                 *conv_bn(in_chans, c0, 3, 2),
-                nn.ReLU(inplace=True),
+                act(inplace=True),
                 *conv_bn(c0, c1, 3),
-                nn.ReLU(inplace=True),
-                nn.Conv2d(c1, w, 3, 1, 1, bias=False),
+                act(inplace=True),
+                # without a stem pool the last conv strides (timm's byobnet Stem: strides 2, 1, 2)
+                nn.Conv2d(c1, w, 3, 1 if spec.stem_pool else 2, 1, bias=False),
             )
             self.bn1 = nn.BatchNorm2d(w)
-            self.relu = nn.ReLU(inplace=True)
+            self.add_module(spec.act, act(inplace=True))  # relu (torchvision's name) or silu
         elif spec.stem == "7x7":
             self.conv1, self.bn1 = nn.Conv2d(in_chans, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64)
-            self.relu = nn.ReLU(inplace=True)
+            self.add_module(spec.act, ACTS[spec.act](inplace=True))
         else:  # CIFAR: one 3x3 conv, no pooling
             self.conv1, self.bn1 = conv_bn(in_chans, spec.stem_width, 3)
             self.relu = nn.ReLU(inplace=True)
+            return
+        if not spec.stem_pool:
             return
         if spec.aa:  # timm's aa_layer=nn.AvgPool2d replaces the stem pool (the name kept, as timm's)
             self.maxpool = nn.AvgPool2d(2)
@@ -331,6 +400,7 @@ _TIMM = dict(stride_on="3x3", se_divisor=8)
 _D = dict(_TIMM, stem="deep_d", avg_down=True)  # ResNet-D: deep stem (32, 32, 64) + avg-pool shortcut
 _T = dict(_TIMM, stem="deep_t", avg_down=True)  # ResNet-T: tiered deep stem (24, 32, 64) + avg-pool
 _AA = dict(_D, aa=True)  # ResNet-D + anti-aliased (avg-pool) downsampling
+_TS = dict(_TIMM, stem="deep_t", act="silu", se_placement="3x3")  # timm's byobnet "ts" (tiered stem, SiLU)
 _B = ("bottleneck",)
 TIMM_SPECS = {
     "resnet50t": ResNetSpec(*_B, (3, 4, 6, 3), _IMAGENET, **_T),
@@ -346,6 +416,16 @@ TIMM_SPECS = {
     "resnextaa101d_32x8d": ResNetSpec(*_B, (3, 4, 23, 3), _IMAGENET, _X8, groups=32, **_AA),
     # timm's stem_width=64: the deep stem is (64, 64, 128)
     "resnextaa201d_32x8d": ResNetSpec(*_B, (3, 24, 36, 4), _IMAGENET, _X8, groups=32, stem_width=128, **_AA),
+    # timm's byobnet ts rows (no avg-pool shortcut: a strided 1x1 conv-BN): the tiered stem (24, 32, 64) with
+    # SiLU, SiLU in every unit, and the SE block on the mid channels (placement "3x3", C/r rounded to 8:
+    # 8 hidden units for 64 and 128 channels, i.e. r = 8 and 16, not the paper's 16 on the output width).
+    # ResNeXt-26 "ts": groups of 32 channels (2, 4, 8, 16 groups), the stem's max pool.
+    "resnext26ts": ResNetSpec(*_B, (2, 2, 2, 2), _IMAGENET, group_size=32, **_TS),
+    # ResNet-33 "ts": 2-3-3-2 units up to 1536 channels, no stem pool (the stem's third conv strides), and a
+    # final 1x1 conv-BN-SiLU to 1280 features before the pool.
+    "resnet33ts": ResNetSpec(
+        *_B, (2, 3, 3, 2), (256, 512, 1536, 1536), stem_pool=False, num_features=1280, **_TS
+    ),
 }
 TIMM_SE_NAMES = {name: f"se{name}" for name in TIMM_SPECS}
 
@@ -357,9 +437,14 @@ RESNET = Family(
 )
 register_family(
     replace(RESNET, info={"recipe": "imagenet"}),
-    {n: s for n, s in SPECS.items() if s.stem != "cifar"},
+    {n: s for n, s in SPECS.items() if s.stem != "cifar" and s.block != "basic"},
     SE_NAMES,
     row_info={"resnext154_64x4d": {"recipe": "senet154"}},
+)
+register_family(  # ResNet-18/34: branch_relu=True is timm's legacy SE-ResNet-18/34 unit (its legacy weights)
+    replace(RESNET, info={"recipe": "imagenet"}, options={**RESNET.options, "branch_relu": False}),
+    {n: s for n, s in SPECS.items() if s.stem != "cifar" and s.block == "basic"},
+    SE_NAMES,
 )
 register_family(
     replace(RESNET, info={"recipe": "imagenet"}, options={**RESNET.options, "layout": "torchvision"}),
