@@ -105,7 +105,8 @@ def accuracy_table() -> str:
     head = (
         f"`quantize_digits_se_resnet20.json` ({data['command']}): {data['runs'][0]['images']} held-out "
         f"digits, {data['runs'][0]['calibration_images']} calibration images, {data['cpu']}, "
-        f"{data['date'][:10]}, torch {v['torch']}, torchao {v['torchao']}, onnxruntime {v['onnxruntime']}."
+        f"{data['date'][:10]}, torch {v['torch']}, torchao {v['torchao']}, onnxruntime {v['onnxruntime']}"
+        + (f", openvino {v['openvino']}, nncf {v['nncf']}." if "openvino" in v else ".")
     )
     return head + "\n\n" + "\n".join(rows)
 
@@ -179,13 +180,118 @@ def targets_table() -> str:
     return "\n".join(rows)
 
 
+FP32 = {"": "PyTorch eager", "ort": "ONNX Runtime", "ov": "OpenVINO"}
+INT8 = {  # bench prefix -> (name, the digits run of benchmarks/quantize_digits.sh: backend, SE precision)
+    "int8": ("PT2E + Inductor", ("pt2e", "int8")),
+    "ort-int8[se=float]": ("ONNX Runtime (QDQ), SE in float", ("ort", "float")),
+    "ov-int8": ("OpenVINO + NNCF", ("openvino", "int8")),
+}
+
+
+def _ms(s, ref: str) -> float:
+    return statistics.median(s[ref])
+
+
+def _prefix(runtime: str, model: str) -> str:
+    return f"{runtime}:{model}" if runtime else model
+
+
+def runtimes_table() -> str:
+    """Issue 24: every CPU runtime x precision, batch 1 and 8: latency, SE overhead, digits agreement."""
+    runs = {(r["backend"], r["se"]): r for r in _load("quantize_digits_se_resnet20.json")["runs"]}
+    files = {b: _load(f"cpu_runtimes_b{b}.json") for b in (1, 8)}
+    s = {b: _samples(r) for b, r in files.items()}
+    rows = [
+        "| runtime | precision | se_resnet50 ms, batch 1 | SE overhead, batch 1 | se_resnet50 ms, batch 8 "
+        "| SE overhead, batch 8 | digits SE-ResNet-20: agreement with fp32 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def cells(runtime):
+        out = []
+        for b in (1, 8):
+            se, plain = _prefix(runtime, "se_resnet50"), _prefix(runtime, "resnet50")
+            out += [f"{_ms(s[b], se):.1f}", f"{_ratio(s[b], se, plain):.3f}"]
+        return " | ".join(out)
+
+    for runtime, name in FP32.items():
+        rows.append(f"| {name} | fp32 | {cells(runtime)} | (fp32: logits within 1e-4 of PyTorch) |")
+    for runtime, (name, key) in INT8.items():
+        r = runs.get(key)
+        agree = f"{r['agreement']:.2f}%" if r else "-"
+        rows.append(f"| {name} | int8 | {cells(runtime)} | {agree} |")
+    took = {
+        b: next(r.get("runtime") for r in files[b]["models"] if r["model"] == "auto:se_resnet50")
+        for b in (1, 8)
+    }
+    rows.append(
+        f"| `--runtime auto` (took {took[1]} at batch 1, {took[8]} at batch 8) | fp32 | {cells('auto')} | - |"
+    )
+    where = "; ".join(f"`cpu_runtimes_b{b}.json`: {_where(files[b])}" for b in (1, 8))
+    v = files[1]["environment"]
+    versions = ", ".join(f"{k} {v[k]}" for k in ("onnxruntime", "openvino", "nncf", "torchao") if v.get(k))
+    return f"{where}; {versions} (benchmarks/cpu_runtimes.sh).\n\n" + "\n".join(rows)
+
+
+def runtime_targets_table() -> str:
+    """Issue 24's targets, each with its numbers and whether it holds."""
+    rows = ["| target | state | numbers |", "|---|---|---|"]
+    s = {b: _samples(_load(f"cpu_runtimes_b{b}.json")) for b in (1, 8)}
+    int8 = {
+        (name, b): _ratio(s[b], _prefix(rt, "se_resnet50"), _prefix(rt, "resnet50"))
+        for rt, (name, _) in INT8.items()
+        for b in (1, 8)
+    }
+    best = {b: min(v for (_, bb), v in int8.items() if bb == b) for b in (1, 8)}
+    rows.append(
+        f"| int8 SE overhead <= 1.05x the plain network in the same runtime (batch 1 and 8) | "
+        f"{_state(all(v <= 1.05 for v in best.values()))} | best: "
+        + ", ".join(
+            f"batch {b} {min(int8, key=lambda k: int8[k] if k[1] == b else 9)[0]} {best[b]:.3f}x"
+            for b in (1, 8)
+        )
+        + " |"
+    )
+    fastest = {b: min(FP32, key=lambda rt: _ms(s[b], _prefix(rt, "se_resnet50"))) for b in (1, 8)}
+    fp32 = {
+        b: _ratio(s[b], _prefix(fastest[b], "se_resnet50"), _prefix(fastest[b], "resnet50")) for b in (1, 8)
+    }
+    rows.append(
+        f"| fp32 SE overhead <= 1.02x in the fastest fp32 runtime (batch 1 and 8) | "
+        f"{_state(all(v <= 1.02 for v in fp32.values()))} | "
+        + ", ".join(f"batch {b}: {FP32[fastest[b]]} {fp32[b]:.3f}x" for b in (1, 8))
+        + " |"
+    )
+    auto = {b: _ratio(s[b], "auto:se_resnet50", _prefix(fastest[b], "se_resnet50")) for b in (1, 8)}
+    rows.append(
+        f"| `--runtime auto` latency <= 1.05x the fastest fp32 runtime's (se_resnet50) | "
+        f"{_state(all(v <= 1.05 for v in auto.values()))} | "
+        + ", ".join(f"batch {b}: {auto[b]:.3f}x {FP32[fastest[b]]}'s" for b in (1, 8))
+        + " |"
+    )
+    runs = _load("quantize_digits_se_resnet20.json")["runs"]
+    worst = min((r for r in runs if r["backend"] == "openvino"), key=lambda r: r["agreement"], default=None)
+    if worst is not None:
+        rows.append(
+            f"| NNCF int8 of the digits SE-ResNet-20 agrees >= 99% with fp32 | {_state(worst['agreement'] >= 99)} | "
+            f"worst of the openvino runs: {worst['agreement']:.2f}% |"
+        )
+    return "\n".join(rows)
+
+
 def main() -> None:
     print("\n\n".join(tables()))
+    print("\n\n".join(runtime_tables()))
 
 
 def tables() -> tuple[str, ...]:
     """Every table, in the order of the docs."""
     return targets_table(), backends_table(), overhead_table(), parts_table(), accuracy_table()
+
+
+def runtime_tables() -> tuple[str, ...]:
+    """Issue 24's tables (the docs' cpu-runtime-tables block)."""
+    return runtime_targets_table(), runtimes_table()
 
 
 if __name__ == "__main__":

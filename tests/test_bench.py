@@ -144,5 +144,5 @@ def test_performance_doc_holds_the_deploy_tables_of_the_committed_results():
 
     from docblock import check_block
 
-    tables = "\n\n".join(deploy_table.tables())
-    check_block("docs/performance.md", "cpu-deploy-tables", tables)
+    check_block("docs/performance.md", "cpu-deploy-tables", "\n\n".join(deploy_table.tables()))
+    check_block("docs/performance.md", "cpu-runtime-tables", "\n\n".join(deploy_table.runtime_tables()))

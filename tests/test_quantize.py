@@ -56,10 +56,11 @@ def test_int8_agrees_with_float_on_a_trained_se_resnet20(resnet20, backend, se):
 
 
 def test_openvino_int8_of_a_trained_se_resnet20(resnet20):
-    """NNCF's int8 (OpenVINO) of the same network. Issue 24 asks for >= 99% agreement; NNCF reaches 95-96%
-    here whatever was tried (presets, range estimators, bias correction, overflow fix, SE or the stem or the
-    classifier kept in float, the model read from ONNX or torch.export: docs/performance.md), while ONNX
-    Runtime's quantizer reaches 99.6% on this model. This bound is what it measures, not the issue's."""
+    """NNCF's int8 (OpenVINO) of the same network. Issue 24's >= 99% holds on the 15-epoch model of
+    benchmarks/quantize_digits.sh (99.33%, docs/performance.md); on this 5-epoch model, with many near-ties,
+    NNCF reaches 95-96% whatever was tried (presets, range estimators, bias correction, overflow fix, SE or
+    the stem or the classifier kept in float, the model read from ONNX or torch.export), while ONNX
+    Runtime's quantizer reaches 99.6%. This bound is what it measures on this model."""
     pytest.importorskip("nncf")
     net = senet.create_model("se_resnet20_cifar", num_classes=10, checkpoint=resnet20).eval()
     cal, val = _split()

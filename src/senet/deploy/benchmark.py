@@ -327,6 +327,7 @@ def _row(run: _Runner, first: _Runner, batch: int) -> dict:
         "cpu_ms": _summary(run.cpu_ms),
         "cpu_latency_ratio": statistics.median([b / a for a, b in zip(first.cpu_ms, run.cpu_ms)]),
         "samples_ms": run.ms,
+        **({"runtime": run.model.runtime} if run.ref.split(":")[0] == "auto" else {}),  # what auto took
     }
 
 
@@ -347,6 +348,11 @@ def environment(device: str = "cpu") -> dict:
         import timm
 
         env["timm"] = timm.__version__
+    import importlib.metadata as md
+
+    for package in ("onnxruntime", "openvino", "nncf", "torchao"):  # the runtimes a row may use
+        with contextlib.suppress(md.PackageNotFoundError):
+            env[package] = md.version(package)
     return env
 
 
