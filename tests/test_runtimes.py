@@ -102,10 +102,7 @@ def test_deployed_files_predict_with_their_cards_classes_and_preprocessing(digit
         top, want = r["predictions"][0]["top"], ref["predictions"][0]["top"]
         assert [t["class"] for t in top] == [t["class"] for t in want]  # the card's names "0".."9"
         assert all(abs(a["probability"] - b["probability"]) < 1e-4 for a, b in zip(top, want))
-    for runtime in ("ort", "openvino"):  # a checkpoint run by another runtime
-        r, _ = _predict(capsys, digits["image"], "--checkpoint", digits["weights"], "--runtime", runtime)
-        assert r["runtime"] == runtime
-        assert r["predictions"][0]["top"][0]["class"] == ref["predictions"][0]["top"][0]["class"]
+    # a checkpoint run by another runtime: predict --runtime auto builds both (the next test), eval each
 
 
 def test_runtime_auto_names_its_choice_measures_once_and_caches_it(digits, capsys, tmp_path):
