@@ -1,6 +1,8 @@
 """Fast paths, applied explicitly: the models' own ``forward`` is the paper's figure, these compute the
 same function faster. ``optimize_for_inference`` folds BN into convs and fuses each residual unit's end
 (``fold``, ``fuse``); ``kernels`` holds the fused SE step (PyTorch, or Triton on CUDA with SENET_TRITON=1).
+``squeeze_before_last_conv`` (``squeeze``) computes each bottleneck's SE gate from its last 1x1 conv's input,
+conv3 + BN3 absorbed into ``fc1``: an exact inference rewrite for graph runtimes (OpenVINO, ONNX Runtime).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from torch import nn
 
 from .fold import fold_conv_bn
 from .fuse import fuse_residual_steps
+from .squeeze import squeeze_before_last_conv
 
-__all__ = ["fold_conv_bn", "fuse_residual_steps", "optimize_for_inference"]
+__all__ = ["fold_conv_bn", "fuse_residual_steps", "optimize_for_inference", "squeeze_before_last_conv"]
 
 
 def optimize_for_inference(model: nn.Module, inplace: bool = False) -> nn.Module:

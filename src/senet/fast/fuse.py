@@ -36,11 +36,14 @@ def se_scale_add_relu(se: SqueezeExcitation, x: torch.Tensor, shortcut: torch.Te
 
 
 class _Shallow(torch.fx.Tracer):
-    """Traces one module's own ``forward``, keeping each of its children as a single call."""
+    """Traces one module's own ``forward``, keeping each of its children as a single call.
 
-    def __init__(self, root: nn.Module):
+    ``root`` is optional because unpickling a ``GraphModule`` re-traces its code with a subclass of the
+    tracer that built it, constructed without arguments (``torch.save`` of a whole rewritten model)."""
+
+    def __init__(self, root: nn.Module | None = None):
         super().__init__()
-        self._children = {id(c) for c in root.children()}
+        self._children = {id(c) for c in root.children()} if root is not None else set()
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         return id(m) in self._children or super().is_leaf_module(m, qualname)
