@@ -27,7 +27,18 @@ def convert(model: nn.Module, size: int | None, in_chans: int = 3):
     example = torch.randn(2, in_chans, size or 224, size or 224)
     shape = ov.PartialShape([-1, in_chans, size or -1, size or -1])
     with quiet_export(), torch.no_grad():
-        return ov.convert_model(model.eval(), example_input=example, input=[shape])
+        try:
+            return ov.convert_model(model.eval(), example_input=example, input=[shape])
+        except Exception as e:  # OpConversionFailure and friends: a page of frontend log
+            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+            why = next(
+                (line for line in lines if "Failed operations" in line or "Consumer" in line),
+                lines[0] if lines else type(e).__name__,
+            )
+            raise SenetError(
+                f"OpenVINO cannot convert this model at {size or 'a free'} px ({why[:200]}); try another --size, "
+                "or export to ONNX"
+            ) from None
 
 
 def save(ov_model, path, card: dict | None = None) -> Path:
