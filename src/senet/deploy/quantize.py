@@ -245,7 +245,7 @@ def _openvino(model: nn.Module, batches: list[torch.Tensor], se: str):
     with quiet_export():
         nncf = need("nncf")
     images = [b[i : i + 1] for b in batches for i in range(len(b))]
-    ov_model = V.convert(model, batches[0].shape[-1], batches[0].shape[1])
+    ov_model = V.convert(model, batches[0].shape[-1], batches[0].shape[1], early_squeeze=False)
     ignored = nncf.IgnoredScope(names=ov_se_nodes(ov_model), validate=False) if se == "float" else None
     with quiet_export():
         return nncf.quantize(

@@ -20,10 +20,17 @@ from .onnx import CARD_KEY, quiet_export
 from .packages import need
 
 
-def convert(model: nn.Module, size: int | None, in_chans: int = 3):
+def convert(model: nn.Module, size: int | None, in_chans: int = 3, early_squeeze: bool = True):
     """``model`` (eval mode) as an ``openvino.Model`` with a free batch (and free height and width when
-    ``size`` is None)."""
+    ``size`` is None). ``early_squeeze``: convert the copy of :func:`senet.fast.squeeze_before_last_conv`
+    (the same function; the SE squeeze reads conv3's input, so OpenVINO keeps conv3 fused with the residual
+    add): faster in float32 (docs/performance.md); NNCF's int8 converts the model as it is (there conv3
+    then wrote float32 instead of int8, slower)."""
     ov = need("openvino")
+    if early_squeeze:
+        from ..fast import squeeze_before_last_conv
+
+        model = squeeze_before_last_conv(model.eval())[0]
     example = torch.randn(2, in_chans, size or 224, size or 224)
     shape = ov.PartialShape([-1, in_chans, size or -1, size or -1])
     with quiet_export(), torch.no_grad():
