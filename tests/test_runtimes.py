@@ -102,7 +102,10 @@ def test_deployed_files_predict_with_their_cards_classes_and_preprocessing(digit
         top, want = r["predictions"][0]["top"], ref["predictions"][0]["top"]
         assert [t["class"] for t in top] == [t["class"] for t in want]  # the card's names "0".."9"
         assert all(abs(a["probability"] - b["probability"]) < 1e-4 for a, b in zip(top, want))
-    # a checkpoint run by another runtime: predict --runtime auto builds both (the next test), eval each
+    for runtime in ("torch", "openvino"):  # a checkpoint run by a runtime named (auto: the next test)
+        r, _ = _predict(capsys, digits["image"], "--checkpoint", digits["weights"], "--runtime", runtime)
+        assert r["runtime"] == runtime
+        assert r["predictions"][0]["top"][0]["class"] == ref["predictions"][0]["top"][0]["class"]
 
 
 def test_runtime_auto_names_its_choice_measures_once_and_caches_it(digits, capsys, tmp_path):
@@ -132,16 +135,12 @@ def test_eval_of_a_checkpoint_in_another_runtime_gives_its_errors(digits, capsys
     assert results["ort"]["top1_error"] == results["openvino"]["top1_error"] == results["torch"]["top1_error"]
 
 
-def test_bench_times_openvino_fp32_and_int8_beside_the_others():
-    r = senet.bench(
-        ["resnet20_cifar", "ov:resnet20_cifar", "ov-int8:resnet20_cifar"], size=32, iters=2, warmup=1
-    )
-    assert [row["model"] for row in r["models"]] == [
-        "resnet20_cifar",
-        "ov:resnet20_cifar",
-        "ov-int8:resnet20_cifar",
-    ]
+def test_bench_times_openvino_fp32_and_int8_and_auto_beside_the_others():
+    refs = ["resnet20_cifar", "ov:resnet20_cifar", "ov-int8:resnet20_cifar", "auto:resnet20_cifar"]
+    r = senet.bench(refs, size=32, iters=2, warmup=1)
+    assert [row["model"] for row in r["models"]] == refs
     assert all(row["ms"]["median"] > 0 for row in r["models"])
+    assert r["models"][-1]["runtime"] in ("torch", "ort", "openvino")  # what auto took
 
 
 def test_openvino_int8_keeps_se_in_float_when_asked(tmp_path):
@@ -204,3 +203,17 @@ def test_refusals(digits, tmp_path, capsys):
     fails(["eval", "--checkpoint", str(tmp_path / "missing.xml")], r"does not exist")
     with pytest.raises(SenetError, match="runtime='tvm'"):
         to_runtime(senet.create_model("resnet20_cifar"), "tvm", 32)
+
+
+def test_quantize_cli_openvino_writes_an_xml_that_eval_runs(tmp_path, capsys):
+    """`senet quantize --backend openvino --out m.xml`, then `senet eval --checkpoint m.xml`: the file runs
+    in OpenVINO with its card (the 10 synthetic classes) and gives the int8 error quantize printed."""
+    out = str(tmp_path / "m.int8.xml")
+    argv = ["quantize", "--model", "resnet20_cifar", "--data", "synthetic", "--backend", "openvino"]
+    assert main([*argv, "--calib", "16", "--out", out, "--json"]) == 0
+    q = json.loads(capsys.readouterr().out)
+    assert q["backend"] == "openvino" and q["se"] == "int8" and q["out"] == out
+    assert main(["eval", "--checkpoint", out, "--data", "synthetic", "--workers", "0", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["runtime"] == "openvino" and r["model"] == "resnet20_cifar" and r["num_images"] == q["images"]
+    assert r["top1_error"] == pytest.approx(q["int8_top1_error"])
