@@ -3,6 +3,8 @@ same function faster. ``optimize_for_inference`` folds BN into convs and fuses e
 (``fold``, ``fuse``); ``kernels`` holds the fused SE step (PyTorch, or Triton on CUDA with SENET_TRITON=1).
 ``squeeze_before_last_conv`` (``squeeze``) computes each bottleneck's SE gate from its last 1x1 conv's input,
 conv3 + BN3 absorbed into ``fc1``: an exact inference rewrite for graph runtimes (OpenVINO, ONNX Runtime).
+``subsample_before_stride`` (``subsample``) then lets the last unit of a stage compute its end only at the
+positions that the next unit's 1x1 stride-2 convs read (official layout), those convs taking stride 1.
 """
 
 from __future__ import annotations
@@ -14,8 +16,15 @@ from torch import nn
 from .fold import fold_conv_bn
 from .fuse import fuse_residual_steps
 from .squeeze import squeeze_before_last_conv
+from .subsample import subsample_before_stride
 
-__all__ = ["fold_conv_bn", "fuse_residual_steps", "optimize_for_inference", "squeeze_before_last_conv"]
+__all__ = [
+    "fold_conv_bn",
+    "fuse_residual_steps",
+    "optimize_for_inference",
+    "squeeze_before_last_conv",
+    "subsample_before_stride",
+]
 
 
 def optimize_for_inference(model: nn.Module, inplace: bool = False) -> nn.Module:
