@@ -33,7 +33,6 @@ lives beside its runtime: :func:`senet.runtimes.pt2.quantize`, :func:`senet.runt
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -49,7 +48,7 @@ from ..runtimes import onnx_int8
 from ..runtimes import openvino as V
 from ..runtimes import pt2 as P
 from ..runtimes.packages import need
-from .export import export
+from .export import _card as export_card
 
 BACKENDS = ("pt2e", "ort", "openvino")
 SE_PRECISIONS = ("auto", "int8", "float")
@@ -150,11 +149,11 @@ def load_quantized(path, threads: int | None = None, compile: bool = True) -> De
 
 def onnx_runtime(model: nn.Module, size: int, threads: int | None = None) -> DeployedModel:
     """``model`` exported to ONNX (float32, batch free, ``size`` x ``size``) and run by ONNX Runtime: the
-    float baseline beside the int8 backends in ``senet bench`` (``ort:MODEL``)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "fp32.onnx")
-        export(model, path, size=size)
-        return DeployedModel("ort", None, size, Path(path).read_bytes(), threads)
+    float baseline beside the int8 backends in ``senet bench`` (``ort:MODEL``); the same export as
+    ``--runtime ort`` (:func:`senet.runtimes.onnx.to_onnx`), with the card :func:`senet.export` writes."""
+    model = model.eval()
+    card = export_card(model, None, (getattr(model, "in_chans", 3), size, size))
+    return DeployedModel("ort", None, size, O.to_onnx(model, size, card), threads)
 
 
 # ---- the public functions ----------------------------------------------------------------------------

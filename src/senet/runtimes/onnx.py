@@ -6,8 +6,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
+import tempfile
 import warnings
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -87,6 +90,17 @@ def export_onnx(
         ) from None
     if gap:
         squeeze_as_global_average_pool(path)
+
+
+def to_onnx(model: nn.Module, size: int, card: dict | None = None) -> bytes:
+    """``model`` (eval mode) exported to ONNX in a temporary folder (:func:`export_onnx`: float32, batch
+    free, ``size`` x ``size``), with ``card`` in its metadata: the file's bytes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.onnx")
+        x = torch.randn(2, getattr(model, "in_chans", 3), size, size)
+        with torch.no_grad():
+            export_onnx(model, x, path)
+        return with_card(Path(path).read_bytes(), card)
 
 
 def squeeze_as_global_average_pool(path: str) -> int:
