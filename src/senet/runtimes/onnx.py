@@ -162,11 +162,11 @@ def with_card(program: bytes, card: dict | None) -> bytes:
 
 def read_card(program: bytes, where) -> dict | None:
     """The card an ONNX file holds (None: a file senet did not write)."""
-    from ..hub.weights import _card_from_metadata
+    from ..hub.weights import card_from_metadata
 
     onnx = need("onnx")
     m = onnx.load_from_string(program)
-    return _card_from_metadata({p.key: p.value for p in m.metadata_props}, where)
+    return card_from_metadata({p.key: p.value for p in m.metadata_props}, where)
 
 
 def input_size(program: bytes) -> int | None:

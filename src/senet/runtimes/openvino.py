@@ -66,7 +66,7 @@ def save(ov_model, path, card: dict | None = None) -> Path:
 
 def read(path):
     """(the ``openvino.Model`` of an ``.xml`` or ``.onnx`` file, its card or None)."""
-    from ..hub.weights import _card_from_metadata
+    from ..hub.weights import card_from_metadata
 
     ov = need("openvino")
     path = Path(path)
@@ -81,7 +81,7 @@ def read(path):
     meta = {}
     if model.has_rt_info([CARD_KEY]):
         meta[CARD_KEY] = model.get_rt_info([CARD_KEY]).astype(str)
-    return model, _card_from_metadata(meta, repr(str(path)))
+    return model, card_from_metadata(meta, repr(str(path)))
 
 
 def input_size(ov_model) -> int | None:

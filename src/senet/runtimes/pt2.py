@@ -64,7 +64,7 @@ def save(program: torch.nn.Module, size: int, path: str, card: dict | None = Non
 
 def load(path) -> tuple[torch.nn.Module, int, dict | None]:
     """(the program of a ``.pt2`` file as a module, its input side, its card or None)."""
-    from ..hub.weights import _card_from_metadata
+    from ..hub.weights import card_from_metadata
 
     need("torchao.quantization.pt2e")  # registers the quantized ops an int8 file uses
     extra = {CARD_FILE: ""}
@@ -72,7 +72,7 @@ def load(path) -> tuple[torch.nn.Module, int, dict | None]:
         program = torch.export.load(str(path), extra_files=extra).module()
     size = next(n for n in program.graph.nodes if n.op == "placeholder").meta["val"].shape[-1]
     meta = {"senet_card": extra[CARD_FILE]} if extra[CARD_FILE] else {}
-    return program, int(size), _card_from_metadata(meta, repr(str(path)))
+    return program, int(size), card_from_metadata(meta, repr(str(path)))
 
 
 def runner(program, compile: bool = True):
