@@ -24,12 +24,15 @@ gate, scale) in float; ``se="auto"`` (the default) takes the one measured faster
 Calibration: activation ranges (min/max observers) from ``calibration`` batches; the weights are
 quantized per output channel. :func:`compare` reports the quantized model's top-1 agreement with the
 float model and both errors on held-out images.
+
+This module is the verb (checks, calibration batches, the card, the comparison); each backend's quantizer
+lives beside its runtime: :func:`senet.runtimes.pt2.quantize`, :func:`senet.runtimes.onnx_int8.quantize`,
+:func:`senet.runtimes.openvino.quantize`.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,10 +44,11 @@ from torch import nn
 from ..errors import SenetError
 from ..layers.se import check_choice
 from ..runtimes import onnx as O
+from ..runtimes import onnx_int8
 from ..runtimes import openvino as V
 from ..runtimes import pt2 as P
 from ..runtimes.packages import need
-from .export import INPUT_NAME, export, quiet_export
+from .export import _card as export_card
 
 BACKENDS = ("pt2e", "ort", "openvino")
 SE_PRECISIONS = ("auto", "int8", "float")
@@ -80,12 +84,6 @@ def _batches(calibration) -> list[torch.Tensor]:
     if not out:
         raise SenetError("no calibration images: give at least one batch")
     return out
-
-
-def _se_modules(model: nn.Module) -> list[str]:
-    from ..layers.se import SqueezeExcitation
-
-    return [n for n, m in model.named_modules() if isinstance(m, SqueezeExcitation)]
 
 
 @dataclass
@@ -149,141 +147,13 @@ def load_quantized(path, threads: int | None = None, compile: bool = True) -> De
     return DeployedModel(backend, "recorded", int(size or 0), program, threads, compile, card)
 
 
-# ---- PT2E --------------------------------------------------------------------------------------------
-def _pt2e(model: nn.Module, batches: list[torch.Tensor], se: str) -> nn.Module:
-    pt2e = need("torchao.quantization.pt2e.quantize_pt2e")
-    xiq = need("torchao.quantization.pt2e.quantizer.x86_inductor_quantizer")
-    quantizer = xiq.X86InductorQuantizer()
-    quantizer.set_global(xiq.get_default_x86_inductor_quantization_config())
-    if se == "float":
-        for name in _se_modules(model):
-            quantizer.set_module_name_qconfig(name, None)
-    x = batches[0][:2] if len(batches[0]) > 1 else batches[0].expand(2, -1, -1, -1)
-    with quiet_export():
-        # strict: each call of a shared module (a ReLU used twice in a block) gets its own source
-        # partition; non-strict export merges them and the quantizer refuses the graph.
-        try:
-            graph = torch.export.export(
-                model, (x,), strict=True, dynamic_shapes=({0: torch.export.Dim.DYNAMIC},)
-            ).module()
-        except Exception as e:
-            raise SenetError(
-                f"this model does not export for PT2E quantization ({str(e).splitlines()[0][:160]}); "
-                "try backend='ort'"
-            ) from None
-        prepared = pt2e.prepare_pt2e(graph, quantizer)
-        with torch.no_grad():
-            for b in batches:
-                prepared(b)
-        return pt2e.convert_pt2e(prepared)
-
-
-# ---- ONNX Runtime ------------------------------------------------------------------------------------
-def _ort(model: nn.Module, batches: list[torch.Tensor], se: str) -> bytes:
-    oq = need("onnxruntime.quantization")
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32, pre, out = (os.path.join(tmp, n) for n in ("fp32.onnx", "pre.onnx", "int8.onnx"))
-        # se="int8" keeps the exporter's ReduceMean: as GlobalAveragePool the squeeze runs in int8 and ~1.5x
-        # faster (docs/performance.md), but the digits SE-ResNet-20 then agreed on 98.9% (< 99%) with float
-        x = batches[0][:2] if len(batches[0]) > 1 else batches[0].expand(2, -1, -1, -1)
-        with torch.no_grad():
-            O.export_onnx(model, x.contiguous(), fp32, gap=se == "float")
-
-        class Reader(oq.CalibrationDataReader):
-            def __init__(self):
-                self.it = iter(batches)
-
-            def get_next(self):
-                b = next(self.it, None)
-                return None if b is None else {INPUT_NAME: b.numpy()}
-
-        with quiet_export():
-            quant_pre_process(fp32, pre)
-            oq.quantize_static(
-                pre,
-                out,
-                Reader(),
-                quant_format=oq.QuantFormat.QDQ,
-                per_channel=True,
-                activation_type=oq.QuantType.QUInt8,
-                weight_type=oq.QuantType.QInt8,
-                nodes_to_exclude=_onnx_se_nodes(pre) if se == "float" else [],
-            )
-        return Path(out).read_bytes()
-
-
-GATES = {"Sigmoid", "HardSigmoid", "Tanh", "Relu", "Clip"}
-SQUEEZES = {"ReduceMean", "GlobalAveragePool", "ReduceMax", "GlobalMaxPool"}
-
-
-def _onnx_se_nodes(path: str) -> list[str]:
-    """Names of the SE blocks' nodes in an ONNX graph: every node on a path from a squeeze (ReduceMean /
-    GlobalAveragePool) to the multiply that scales the feature map with the gate (Eq. 2-4)."""
-    import onnx
-
-    g = onnx.load(path).graph
-    producer = {o: n for n in g.node for o in n.output}
-    names = set()
-    for mul in (n for n in g.node if n.op_type == "Mul"):
-        for gate_out in mul.input:
-            path_nodes, node = [], producer.get(gate_out)
-            while node is not None and node.op_type not in SQUEEZES and len(path_nodes) < 8:
-                path_nodes.append(node)
-                ins = [i for i in node.input if i in producer]
-                node = producer[ins[0]] if ins else None
-            if node is not None and node.op_type in SQUEEZES and any(p.op_type in GATES for p in path_nodes):
-                names.update(n.name for n in [*path_nodes, node, mul])
-    return sorted(names)
-
-
-# ---- OpenVINO + NNCF --------------------------------------------------------------------------------
-def _openvino(model: nn.Module, batches: list[torch.Tensor], se: str):
-    """NNCF's post-training quantization of the OpenVINO model (int8 weights per channel, activations per
-    tensor; the ``PERFORMANCE`` preset: symmetric), calibrated on every image, one at a time."""
-    with quiet_export():
-        nncf = need("nncf")
-    images = [b[i : i + 1] for b in batches for i in range(len(b))]
-    ov_model = V.convert(model, batches[0].shape[-1], batches[0].shape[1], early_squeeze=False)
-    ignored = nncf.IgnoredScope(names=ov_se_nodes(ov_model), validate=False) if se == "float" else None
-    with quiet_export():
-        return nncf.quantize(
-            ov_model,
-            nncf.Dataset(images, lambda x: x.numpy()),
-            subset_size=len(images),
-            preset=nncf.QuantizationPreset.PERFORMANCE,
-            ignored_scope=ignored,
-        )
-
-
-def ov_se_nodes(ov_model) -> list[str]:
-    """Friendly names of the SE blocks' nodes in an OpenVINO model: every node on a path from a squeeze
-    (ReduceMean) to the Multiply that scales the feature map with the gate (Eq. 2-4)."""
-    names = set()
-    for mul in (n for n in ov_model.get_ordered_ops() if n.get_type_name() == "Multiply"):
-        for i in range(mul.get_input_size()):
-            path, node = [], mul.input_value(i).get_node()
-            while node.get_type_name() not in ("ReduceMean", "Parameter") and len(path) < 10:
-                path.append(node)
-                inputs = [node.input_value(j).get_node() for j in range(node.get_input_size())]
-                inputs = [n for n in inputs if n.get_type_name() != "Constant"]
-                if not inputs:
-                    break
-                node = inputs[0]
-            gated = any(p.get_type_name() in ("Sigmoid", "HSigmoid", "Tanh", "Relu", "Clamp") for p in path)
-            if node.get_type_name() == "ReduceMean" and gated:
-                names.update(n.get_friendly_name() for n in [*path, node, mul])
-    return sorted(names)
-
-
 def onnx_runtime(model: nn.Module, size: int, threads: int | None = None) -> DeployedModel:
     """``model`` exported to ONNX (float32, batch free, ``size`` x ``size``) and run by ONNX Runtime: the
-    float baseline beside the int8 backends in ``senet bench`` (``ort:MODEL``)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "fp32.onnx")
-        export(model, path, size=size)
-        return DeployedModel("ort", None, size, Path(path).read_bytes(), threads)
+    float baseline beside the int8 backends in ``senet bench`` (``ort:MODEL``); the same export as
+    ``--runtime ort`` (:func:`senet.runtimes.onnx.to_onnx`), with the card :func:`senet.export` writes."""
+    model = model.eval()
+    card = export_card(model, None, (getattr(model, "in_chans", 3), size, size))
+    return DeployedModel("ort", None, size, O.to_onnx(model, size, card), threads)
 
 
 # ---- the public functions ----------------------------------------------------------------------------
@@ -321,7 +191,7 @@ def quantize(
     import copy
 
     model = copy.deepcopy(model).eval()
-    build = {"pt2e": _pt2e, "ort": _ort, "openvino": _openvino}[backend]
+    build = {"pt2e": P.quantize, "ort": onnx_int8.quantize, "openvino": V.quantize}[backend]
     program = build(model, batches, se)
     from ..hub.weights import model_card
 

@@ -95,7 +95,7 @@ def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
                 meta = f.metadata() or {}
         except (SafetensorError, OSError, ValueError) as e:
             raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from None
-        return _unwrap(obj, path), _card_from_metadata(meta, path)
+        return _unwrap(obj, path), card_from_metadata(meta, path)
     obj = torch_load_safely(path)
     return _unwrap(obj, path), _card_from_checkpoint(obj, path)
 
@@ -151,7 +151,10 @@ def apply_preprocess(model: nn.Module, card: Mapping | None) -> None:
     )
 
 
-def _card_from_metadata(meta: dict, where) -> dict | None:
+def card_from_metadata(meta: dict, where) -> dict | None:
+    """The card a file's string metadata holds (safetensors metadata, an ONNX file's ``metadata_props``,
+    OpenVINO's ``rt_info``, a ``.pt2`` extra file): key ``senet_card`` (JSON), or ``senet_model`` (a name,
+    before cards); None: a file senet did not write. ``where`` names the file in errors."""
     if "senet_card" in meta:
         try:
             card = json.loads(meta["senet_card"])

@@ -176,18 +176,11 @@ def _card(net: nn.Module) -> dict:
 
 
 def _ort(net: nn.Module, size: int, threads):
-    import tempfile
-
     from . import onnx as O
     from .packages import need
 
     need("onnxruntime"), need("onnx"), need("onnxscript")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.onnx")
-        x = torch.randn(2, getattr(net, "in_chans", 3), size, size)
-        with torch.no_grad():
-            O.export_onnx(net, x, path)
-        return O.ort_runner(Path(path).read_bytes(), threads)
+    return O.ort_runner(O.to_onnx(net, size), threads)
 
 
 def _ov(net: nn.Module, size: int, threads):

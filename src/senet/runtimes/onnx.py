@@ -6,8 +6,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
+import tempfile
 import warnings
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -89,6 +92,17 @@ def export_onnx(
         squeeze_as_global_average_pool(path)
 
 
+def to_onnx(model: nn.Module, size: int, card: dict | None = None) -> bytes:
+    """``model`` (eval mode) exported to ONNX in a temporary folder (:func:`export_onnx`: float32, batch
+    free, ``size`` x ``size``), with ``card`` in its metadata: the file's bytes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.onnx")
+        x = torch.randn(2, getattr(model, "in_chans", 3), size, size)
+        with torch.no_grad():
+            export_onnx(model, x, path)
+        return with_card(Path(path).read_bytes(), card)
+
+
 def squeeze_as_global_average_pool(path: str) -> int:
     """Rewrite, in the file at ``path``, every ``ReduceMean`` over the spatial axes (2, 3) of a 4-D tensor
     with ``keepdims`` -- the SE squeeze, Eq. 2, as the exporter writes ``x.mean((2, 3), keepdim=True)`` --
@@ -148,11 +162,11 @@ def with_card(program: bytes, card: dict | None) -> bytes:
 
 def read_card(program: bytes, where) -> dict | None:
     """The card an ONNX file holds (None: a file senet did not write)."""
-    from ..hub.weights import _card_from_metadata
+    from ..hub.weights import card_from_metadata
 
     onnx = need("onnx")
     m = onnx.load_from_string(program)
-    return _card_from_metadata({p.key: p.value for p in m.metadata_props}, where)
+    return card_from_metadata({p.key: p.value for p in m.metadata_props}, where)
 
 
 def input_size(program: bytes) -> int | None:

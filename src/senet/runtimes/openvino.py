@@ -2,7 +2,8 @@
 ``.bin`` (float32 weights: ``compress_to_fp16=False``) with the weight card in the model's ``rt_info``
 (``senet_card``), and compiled for the CPU in float32 (``INFERENCE_PRECISION_HINT=f32``: on a CPU with
 bf16 support OpenVINO would otherwise run float models in bf16), for latency (``PERFORMANCE_HINT=LATENCY``).
-OpenVINO also reads ``.onnx`` files, so an exported ONNX model runs in either runtime."""
+OpenVINO also reads ``.onnx`` files, so an exported ONNX model runs in either runtime. int8: NNCF's
+post-training quantization of the converted model (:func:`quantize`; ``senet quantize --backend openvino``)."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def save(ov_model, path, card: dict | None = None) -> Path:
 
 def read(path):
     """(the ``openvino.Model`` of an ``.xml`` or ``.onnx`` file, its card or None)."""
-    from ..hub.weights import _card_from_metadata
+    from ..hub.weights import card_from_metadata
 
     ov = need("openvino")
     path = Path(path)
@@ -80,7 +81,7 @@ def read(path):
     meta = {}
     if model.has_rt_info([CARD_KEY]):
         meta[CARD_KEY] = model.get_rt_info([CARD_KEY]).astype(str)
-    return model, _card_from_metadata(meta, repr(str(path)))
+    return model, card_from_metadata(meta, repr(str(path)))
 
 
 def input_size(ov_model) -> int | None:
@@ -107,3 +108,41 @@ def runner(ov_model, threads: int | None = None, precision: str = "f32"):
         return torch.from_numpy(request.get_output_tensor(0).data.copy())
 
     return run
+
+
+def quantize(model: nn.Module, batches: list[torch.Tensor], se: str):
+    """NNCF's post-training quantization of the OpenVINO model (int8 weights per channel, activations per
+    tensor; the ``PERFORMANCE`` preset: symmetric), calibrated on every image, one at a time."""
+    with quiet_export():
+        nncf = need("nncf")
+    images = [b[i : i + 1] for b in batches for i in range(len(b))]
+    ov_model = convert(model, batches[0].shape[-1], batches[0].shape[1], early_squeeze=False)
+    ignored = nncf.IgnoredScope(names=ov_se_nodes(ov_model), validate=False) if se == "float" else None
+    with quiet_export():
+        return nncf.quantize(
+            ov_model,
+            nncf.Dataset(images, lambda x: x.numpy()),
+            subset_size=len(images),
+            preset=nncf.QuantizationPreset.PERFORMANCE,
+            ignored_scope=ignored,
+        )
+
+
+def ov_se_nodes(ov_model) -> list[str]:
+    """Friendly names of the SE blocks' nodes in an OpenVINO model: every node on a path from a squeeze
+    (ReduceMean) to the Multiply that scales the feature map with the gate (Eq. 2-4)."""
+    names = set()
+    for mul in (n for n in ov_model.get_ordered_ops() if n.get_type_name() == "Multiply"):
+        for i in range(mul.get_input_size()):
+            path, node = [], mul.input_value(i).get_node()
+            while node.get_type_name() not in ("ReduceMean", "Parameter") and len(path) < 10:
+                path.append(node)
+                inputs = [node.input_value(j).get_node() for j in range(node.get_input_size())]
+                inputs = [n for n in inputs if n.get_type_name() != "Constant"]
+                if not inputs:
+                    break
+                node = inputs[0]
+            gated = any(p.get_type_name() in ("Sigmoid", "HSigmoid", "Tanh", "Relu", "Clamp") for p in path)
+            if node.get_type_name() == "ReduceMean" and gated:
+                names.update(n.get_friendly_name() for n in [*path, node, mul])
+    return sorted(names)
