@@ -187,28 +187,44 @@ def test_inference_only_pickles_and_composes_with_optimize_for_inference():
 
 
 def _deploy_parity(net, size, tmp_path):
-    """ONNX (dynamo exporter) in ONNX Runtime and OpenVINO's converter: logits within 1e-4 of PyTorch's."""
+    """senet.export's ONNX file in ONNX Runtime and OpenVINO's conversion, both of
+    senet.fast.rewrite_for_runtimes' copy (early squeeze, then subsampling): logits within 1e-4 of
+    PyTorch's; the int8 quantizer's export is of the model as it is."""
     pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
     pytest.importorskip("openvino")
+    from senet.fast import rewrite_for_runtimes
     from senet.runtimes import openvino
     from senet.runtimes.onnx import export_onnx, ort_runner
 
     net = _randomize_bn(net)
-    fast, n = subsample_before_stride(squeeze_before_last_conv(net)[0])
-    assert n > 0
+    counts = rewrite_for_runtimes(net)[1]
+    assert counts["squeeze_before_last_conv"] > 0 and counts["subsample_before_stride"] > 0
     x = torch.randn(2, 3, size, size)
     with torch.no_grad():
         ref = net(x)
-    path = str(tmp_path / "m.onnx")
-    export_onnx(fast, x[:1], path)
-    with open(path, "rb") as f:
-        assert _rel(ort_runner(f.read(), threads=1)(x), ref) <= 1e-4
-    ov_model = openvino.convert(fast, size, early_squeeze=False)
-    assert _rel(openvino.runner(ov_model, threads=1)(x), ref) <= 1e-4
+    path = senet.export(net, tmp_path / "m.onnx", size=size)
+    slices = [n for n in onnx.load(str(path)).graph.node if n.op_type == "Slice"]
+    assert len(slices) == 4 * counts["subsample_before_stride"]  # conv3's input and the shortcut, 2 axes each
+    assert _rel(ort_runner(path.read_bytes(), threads=1)(x), ref) <= 1e-4
+    assert _rel(openvino.runner(openvino.convert(net, size), threads=1)(x), ref) <= 1e-4
+    as_is = str(tmp_path / "as_is.onnx")
+    export_onnx(net, x[:1], as_is, rewrite=False)
+    assert not [n for n in onnx.load(as_is).graph.node if n.op_type == "Slice"]
 
 
 def test_onnx_runtime_and_openvino(tmp_path):
     _deploy_parity(_tiny(), 36, tmp_path)
+
+
+def test_plain_networks_export_without_subsampling():
+    """Subsampling is applied only with the early squeeze: OpenVINO already skips those positions in a
+    plain ResNet, and the explicit slices made it slower (docs/performance.md)."""
+    from senet.fast import rewrite_for_runtimes
+
+    _, counts = rewrite_for_runtimes(_meta("resnet50"))
+    assert counts == {"squeeze_before_last_conv": 0, "subsample_before_stride": 0}
+    assert _count(_meta("resnet50")) == 3  # the rewrite itself applies to it
 
 
 @pytest.mark.slow

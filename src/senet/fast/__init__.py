@@ -5,6 +5,7 @@ same function faster. ``optimize_for_inference`` folds BN into convs and fuses e
 conv3 + BN3 absorbed into ``fc1``: an exact inference rewrite for graph runtimes (OpenVINO, ONNX Runtime).
 ``subsample_before_stride`` (``subsample``) then lets the last unit of a stage compute its end only at the
 positions that the next unit's 1x1 stride-2 convs read (official layout), those convs taking stride 1.
+``rewrite_for_runtimes`` applies the two as the float32 exports for OpenVINO and ONNX Runtime use them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "fold_conv_bn",
     "fuse_residual_steps",
     "optimize_for_inference",
+    "rewrite_for_runtimes",
     "squeeze_before_last_conv",
     "subsample_before_stride",
 ]
@@ -44,3 +46,17 @@ def optimize_for_inference(model: nn.Module, inplace: bool = False) -> nn.Module
     fuse_residual_steps(model)
     model.requires_grad_(False)
     return model
+
+
+def rewrite_for_runtimes(model: nn.Module) -> tuple[nn.Module, dict[str, int]]:
+    """An eval-mode copy of ``model`` for a graph runtime's float32 (OpenVINO, ONNX Runtime): the same
+    function, with :func:`squeeze_before_last_conv` applied and then, if it rewrote any unit,
+    :func:`subsample_before_stride`. Returns the copy and how many units / stage boundaries each rewrote.
+
+    The subsampling is applied only with the early squeeze: in a plain ResNet OpenVINO already skips those
+    positions by itself and the explicit slices made it slower, while ONNX Runtime ran it at the same speed
+    (docs/performance.md, "CPU runtimes"). An inference copy: keep ``model`` for saving and fine-tuning.
+    """
+    model, early = squeeze_before_last_conv(model)
+    strided = subsample_before_stride(model, inplace=True)[1] if early else 0
+    return model, {"squeeze_before_last_conv": early, "subsample_before_stride": strided}

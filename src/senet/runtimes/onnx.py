@@ -58,9 +58,17 @@ def export_onnx(
     opset: int | None = None,
     dynamic_size: bool = False,
     gap: bool = True,
+    rewrite: bool = True,
 ) -> None:
     """``model`` traced at ``x`` to an ONNX file (batch free; ``dynamic_size``: height and width too), its
-    spatial means written as GlobalAveragePool (``gap``; :func:`squeeze_as_global_average_pool`)."""
+    spatial means written as GlobalAveragePool (``gap``; :func:`squeeze_as_global_average_pool`).
+    ``rewrite``: export the copy of :func:`senet.fast.rewrite_for_runtimes` (the same function; ONNX
+    Runtime's float32 runs the SE ResNets' faster, docs/performance.md); the int8 quantizer exports the
+    model as it is."""
+    if rewrite:
+        from ..fast import rewrite_for_runtimes
+
+        model = rewrite_for_runtimes(model)[0]  # an eval-mode copy
     batch = torch.export.Dim("batch", min=1, max=1 << 16)
     shapes = {0: batch}
     if dynamic_size:  # height and width free (detection, segmentation): any size the network takes

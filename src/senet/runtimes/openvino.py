@@ -21,17 +21,18 @@ from .onnx import CARD_KEY, quiet_export
 from .packages import need
 
 
-def convert(model: nn.Module, size: int | None, in_chans: int = 3, early_squeeze: bool = True):
+def convert(model: nn.Module, size: int | None, in_chans: int = 3, rewrite: bool = True):
     """``model`` (eval mode) as an ``openvino.Model`` with a free batch (and free height and width when
-    ``size`` is None). ``early_squeeze``: convert the copy of :func:`senet.fast.squeeze_before_last_conv`
-    (the same function; the SE squeeze reads conv3's input, so OpenVINO keeps conv3 fused with the residual
-    add): faster in float32 (docs/performance.md); NNCF's int8 converts the model as it is (there conv3
-    then wrote float32 instead of int8, slower)."""
+    ``size`` is None). ``rewrite``: convert the copy of :func:`senet.fast.rewrite_for_runtimes` (the same
+    function: the SE squeeze reads conv3's input, so OpenVINO keeps conv3 fused with the residual add, and
+    the last unit of a stage computes its end only where the next stage's stride-2 convs read): faster in
+    float32 (docs/performance.md); NNCF's int8 converts the model as it is (there conv3 then wrote float32
+    instead of int8, slower)."""
     ov = need("openvino")
-    if early_squeeze:
-        from ..fast import squeeze_before_last_conv
+    if rewrite:
+        from ..fast import rewrite_for_runtimes
 
-        model = squeeze_before_last_conv(model.eval())[0]
+        model = rewrite_for_runtimes(model.eval())[0]
     example = torch.randn(2, in_chans, size or 224, size or 224)
     shape = ov.PartialShape([-1, in_chans, size or -1, size or -1])
     with quiet_export(), torch.no_grad():
@@ -116,7 +117,7 @@ def quantize(model: nn.Module, batches: list[torch.Tensor], se: str):
     with quiet_export():
         nncf = need("nncf")
     images = [b[i : i + 1] for b in batches for i in range(len(b))]
-    ov_model = convert(model, batches[0].shape[-1], batches[0].shape[1], early_squeeze=False)
+    ov_model = convert(model, batches[0].shape[-1], batches[0].shape[1], rewrite=False)
     ignored = nncf.IgnoredScope(names=ov_se_nodes(ov_model), validate=False) if se == "float" else None
     with quiet_export():
         return nncf.quantize(
