@@ -219,14 +219,11 @@ def test_onnx_runtime_and_openvino(tmp_path):
 
 def test_plain_networks_export_without_subsampling():
     """Subsampling is applied only with the early squeeze: OpenVINO already skips those positions in a
-    plain ResNet, and the explicit slices made it slower (docs/performance.md)."""
+    plain ResNet and the explicit slices made it slower; ONNX Runtime ran it as fast (docs/performance.md)."""
     from senet.fast import rewrite_for_runtimes
 
     _, counts = rewrite_for_runtimes(_meta("resnet50"))
     assert counts == {"squeeze_before_last_conv": 0, "subsample_before_stride": 0}
     assert _count(_meta("resnet50")) == 3  # the rewrite itself applies to it
-
-
-@pytest.mark.slow
-def test_onnx_runtime_and_openvino_se_resnet50(tmp_path):
-    _deploy_parity(senet.create_model("se_resnet50", num_classes=10), 64, tmp_path)
+    _, counts = rewrite_for_runtimes(_meta("se_resnet50"))
+    assert counts == {"squeeze_before_last_conv": 16, "subsample_before_stride": 3}

@@ -54,7 +54,7 @@ def rewrite_for_runtimes(model: nn.Module) -> tuple[nn.Module, dict[str, int]]:
     :func:`subsample_before_stride`. Returns the copy and how many units / stage boundaries each rewrote.
 
     The subsampling is applied only with the early squeeze: in a plain ResNet OpenVINO already skips those
-    positions by itself and the explicit slices made it slower, while ONNX Runtime ran it at the same speed
+    positions by itself and the explicit slices made it slower, and ONNX Runtime ran it at the same speed
     (docs/performance.md, "CPU runtimes"). An inference copy: keep ``model`` for saving and fine-tuning.
     """
     model, early = squeeze_before_last_conv(model)

@@ -62,9 +62,8 @@ def export_onnx(
 ) -> None:
     """``model`` traced at ``x`` to an ONNX file (batch free; ``dynamic_size``: height and width too), its
     spatial means written as GlobalAveragePool (``gap``; :func:`squeeze_as_global_average_pool`).
-    ``rewrite``: export the copy of :func:`senet.fast.rewrite_for_runtimes` (the same function; ONNX
-    Runtime's float32 runs the SE ResNets' faster, docs/performance.md); the int8 quantizer exports the
-    model as it is."""
+    ``rewrite``: export the copy of :func:`senet.fast.rewrite_for_runtimes` for ONNX Runtime (the same
+    function, faster there: docs/performance.md)."""
     if rewrite:
         from ..fast import rewrite_for_runtimes
 
