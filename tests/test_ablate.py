@@ -37,6 +37,7 @@ def digits_study(tmp_path_factory):
     return tmp_path_factory.getbasetemp() / "digits_study"
 
 
+# Its tests are in xdist_group 'ablate-table16': one worker builds it (make test: --dist loadgroup).
 @pytest.fixture(scope="module")
 def table16(tmp_path_factory):
     out = digits_study(tmp_path_factory)
@@ -51,6 +52,7 @@ def _csv(path):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.xdist_group("ablate-table16")
 def test_table_16_has_its_variants_numbers_and_plot(table16):
     rows = _csv(table16 / "table_16.csv")
     assert [r["variant"] for r in rows] == ["plain", "NoSqueeze", "SE"]
@@ -71,6 +73,7 @@ def test_table_16_has_its_variants_numbers_and_plot(table16):
     assert md.startswith("# Table 16") and "| NoSqueeze |" in md and "not shown for this model" in md
 
 
+@pytest.mark.xdist_group("ablate-table16")
 def test_second_invocation_skips_finished_variants(table16, capsys):
     stamps = {p: p.stat().st_mtime_ns for p in table16.glob("runs/*/summary.json")}
     assert len(stamps) == 3

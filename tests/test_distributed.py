@@ -45,6 +45,7 @@ def _torchrun(out, *extra):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
 
 
+# Its tests are in xdist_group 'distributed-full': one worker builds it (make test: --dist loadgroup).
 @pytest.fixture(scope="module")
 def full(tmp_path_factory):
     """One uninterrupted 2-rank run, shared by the tests below."""
@@ -53,6 +54,7 @@ def full(tmp_path_factory):
     return out
 
 
+@pytest.mark.xdist_group("distributed-full")
 def test_two_process_torchrun_matches_one_process(full, tmp_path):
     # 2 ranks x micro-batch 8 (4 micro-batches each per epoch)  vs  1 process x 2 accumulation steps of 8.
     n = torch.get_num_threads()
@@ -103,6 +105,7 @@ def only_rank0_wrote(out):
     )
 
 
+@pytest.mark.xdist_group("distributed-full")
 def test_two_process_run_stopped_mid_epoch_resumes_exactly(full, tmp_path):
     """torchrun, 2 ranks (gloo): stopped mid-epoch and resumed, the run ends as the uninterrupted one:
     the same weights, and the same per-epoch train loss (each rank's partial sums restored, not rank 0's

@@ -10,6 +10,7 @@ import senet
 from senet.cli import main
 
 
+# Its tests are in xdist_group 'eval-run': one worker builds it (make test: --dist loadgroup).
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     n = torch.get_num_threads()
@@ -31,6 +32,7 @@ def run(tmp_path_factory):
     torch.set_num_threads(n)
 
 
+@pytest.mark.xdist_group("eval-run")
 def test_cli_eval_json_matches_the_training_summary(run, capsys):
     out, summary = run
     # no --model and no --reduction: the training checkpoint records both
@@ -76,6 +78,7 @@ def test_cli_eval_json_matches_the_training_summary(run, capsys):
     assert f"top-1 error {summary['top1_error']:.2f}%" in text and "per-class" in text
 
 
+@pytest.mark.xdist_group("eval-run")
 def test_eval_of_a_checkpoint_with_other_options_fails_clearly(run, capsys):
     out, _ = run
     argv = ["eval", "--checkpoint", str(out / "model.safetensors"), "--data", "synthetic", "--workers", "0"]

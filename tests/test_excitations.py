@@ -18,6 +18,7 @@ MODEL = "se_resnet20_cifar"
 CHANNELS = {"SE_2_3": 16, "SE_3_3": 32, "SE_4_1": 64, "SE_4_2": 64, "SE_4_3": 64}
 
 
+# Its tests are in xdist_group 'excitations-checkpoint': one worker builds it (make test: --dist loadgroup).
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     """A digits checkpoint of se_resnet20_cifar (SE without biases, 10 classes) trained by the engine.
@@ -55,6 +56,7 @@ def study(checkpoint, tmp_path_factory):
     return json.loads((out / "excitations.json").read_text()), out, stdout.getvalue()
 
 
+@pytest.mark.xdist_group("excitations-checkpoint")
 def test_one_vector_of_c_channels_per_block_per_class(study):
     data, out, _ = study
     assert list(data["blocks"]) == list(CHANNELS)  # Sec. 7.2: the last of each stage, all of the last one
@@ -67,6 +69,7 @@ def test_one_vector_of_c_channels_per_block_per_class(study):
             assert len(vectors) == 8 and all(len(v) == c for v in vectors)
 
 
+@pytest.mark.xdist_group("excitations-checkpoint")
 def test_gate_values_lie_in_the_sigmoid_range(study):
     result = study[0]
     assert result["range"] == [0.0, 1.0]
@@ -76,6 +79,7 @@ def test_gate_values_lie_in_the_sigmoid_range(study):
         assert 0.0 <= b["eta2"] <= 1.0 and b["specificity"] >= 0.0
 
 
+@pytest.mark.xdist_group("excitations-checkpoint")
 def test_figures_statistic_and_json_are_written(study):
     out = study[1]
     for name in ("fig6_class_means.png", "fig7_distribution.png", "specificity.png"):
@@ -102,6 +106,7 @@ def test_statistic_separates_agnostic_from_class_specific():
     assert specific["eta2"] == pytest.approx(1.0) and specific["saturation"] == 0.0
 
 
+@pytest.mark.xdist_group("excitations-checkpoint")
 def test_drop_stage_matches_complexity(study):
     d = study[0]["drop_stage"]
     full = senet.complexity(MODEL, num_classes=10, bias=False).params
@@ -148,6 +153,7 @@ def test_plain_model_and_foreign_checkpoint_are_refused(tmp_path):
         senet.excitations(MODEL, other, samples=1)
 
 
+@pytest.mark.xdist_group("excitations-checkpoint")
 def test_run_directory_supplies_the_options_and_refuses_another_model(checkpoint):
     r = senet.excitations(MODEL, checkpoint, samples=1, blocks="SE_4_3")  # bias=False read from config.json
     assert r["options"] == {"bias": False, "squeeze": "avg"}
@@ -163,6 +169,7 @@ def test_cli_prints_one_line_and_exits_2_on_bad_class(tmp_path, capsys):
     assert rc == 2 and len(err) == 1 and "allowed: 0, 1" in err[0]
 
 
+@pytest.mark.xdist_group("excitations-checkpoint")
 def test_cli_reports_the_pruning_and_chosen_classes(study, checkpoint, tmp_path, capsys):
     assert "SE_4_3" in study[2] and "params saved" in study[2] and "agrees: yes" in study[2]
     args = [
@@ -203,6 +210,7 @@ def test_the_study_defaults_are_sec_7_2s():
     assert ex.default_classes([str(d) for d in range(10)]) == ["0", "1", "2", "3"]
 
 
+@pytest.mark.xdist_group("excitations-checkpoint")
 def test_fig7_is_mean_and_std_per_channel(study):
     data = study[0]
     b = data["blocks"]["SE_4_3"]
@@ -213,6 +221,7 @@ def test_fig7_is_mean_and_std_per_channel(study):
     )
 
 
+@pytest.mark.xdist_group("excitations-checkpoint")
 def test_pruning_offers_both_readings(checkpoint, tmp_path):
     """Sec. 7.2 does not say whether the SE blocks were removed after training or never trained: with a
     network trained without them (stages 2, 3), both readings are reported side by side."""

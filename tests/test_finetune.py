@@ -16,6 +16,7 @@ from senet.engine.recipes import get_recipe
 QUIET = dict(workers=0, progress=False, tensorboard=False)
 
 
+# Its tests are in xdist_group 'finetune-source': one worker builds it (make test: --dist loadgroup).
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
     """resnet20_cifar trained by senet on synthetic data with 7 classes."""
@@ -24,6 +25,7 @@ def source(tmp_path_factory):
     return out / "model.safetensors"
 
 
+@pytest.mark.xdist_group("finetune-source")
 def test_weights_of_a_7_class_task_start_a_10_class_digits_run(source, tmp_path, capsys):
     src = load_file(source)
     assert src["fc.weight"].shape[0] == 7
@@ -46,6 +48,7 @@ def test_weights_of_a_7_class_task_start_a_10_class_digits_run(source, tmp_path,
     assert config["init"] == str(source) and config["reinitialized"] == ["fc.weight", "fc.bias"]
 
 
+@pytest.mark.xdist_group("finetune-source")
 def test_freeze_backbone_trains_the_classifier_alone(source, tmp_path):
     out = tmp_path / "frozen"
     assert (
@@ -96,6 +99,7 @@ def test_warmup_ramps_then_follows_the_schedule():
     assert type(plain).__name__ == "MultiStepLR"
 
 
+@pytest.mark.xdist_group("finetune-source")
 def test_cards_carry_the_preprocessing_the_run_used(source):
     """A run on the synthetic data normalises with its statistics; a model loaded from its file expects them."""
     net = senet.create_model("resnet20_cifar", num_classes=7, checkpoint=source)

@@ -164,24 +164,40 @@ def test_augmentation_policies_and_named_modern_recipes():
 BEFORE = "4562063"  # the engine before today's training pieces
 
 
-def _short_runs(src: str, out: str) -> str:
-    """Short runs of two paper recipes on the engine found in ``src`` (a tree's src/), in a fresh interpreter;
-    returns the file senet was imported from."""
+# Short runs of two paper recipes, a cosine and a multi-step one.
+SHORT_RUNS = dict(model="se_resnet20_cifar", data="digits", epochs=2, max_batches=3, batch_size=16, workers=0,
+                  progress=False, tensorboard=False)  # fmt: skip
+RECIPES = ("digits", "cifar-resnet")
+
+
+def _short_runs_before(src: str, out: str) -> str:
+    """The short runs on the engine found in ``src`` (a tree's src/), in a fresh interpreter; returns the file
+    senet was imported from."""
     import subprocess
     import sys
 
     code = (
         f"import sys; sys.path.insert(0, {src!r}); import torch; torch.set_num_threads(1)\n"
         "import senet\n"
-        "for recipe in ('digits', 'cifar-resnet'):\n"
-        "    senet.train(model='se_resnet20_cifar', data='digits', recipe=recipe, epochs=2, max_batches=3,\n"
-        f"                batch_size=16, workers=0, progress=False, tensorboard=False, out={out!r} + '/' + recipe)\n"
+        f"for recipe in {RECIPES!r}:\n"
+        f"    senet.train(**{SHORT_RUNS!r}, recipe=recipe, out={out!r} + '/' + recipe)\n"
         "print(senet.__file__)\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=300
     )
     return proc.stdout.strip().splitlines()[-1]
+
+
+def _short_runs_here(out: str) -> None:
+    """The same runs on today's engine, in this process, on one thread as there."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for recipe in RECIPES:
+            senet.train(**SHORT_RUNS, recipe=recipe, out=f"{out}/{recipe}")
+    finally:
+        torch.set_num_threads(n)
 
 
 def test_todays_recipes_train_bitwise_as_before(tmp_path):
@@ -201,9 +217,10 @@ def test_todays_recipes_train_bitwise_as_before(tmp_path):
     with tarfile.open(archive) as tar:
         tar.extractall(tmp_path / "before", filter="data")
     old_src = tmp_path / "before" / "src"
-    assert _short_runs(str(old_src), str(tmp_path / "old")).startswith(str(old_src))  # the old engine ran
-    assert _short_runs(str(root / "src"), str(tmp_path / "new")).startswith(str(root / "src"))
-    for recipe in ("digits", "cifar-resnet"):
+    ran = _short_runs_before(str(old_src), str(tmp_path / "old"))
+    assert ran.startswith(str(old_src))  # the old engine ran
+    _short_runs_here(str(tmp_path / "new"))
+    for recipe in RECIPES:
         a, b = (load_file(tmp_path / d / recipe / "model.safetensors") for d in ("old", "new"))
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), recipe
 

@@ -16,6 +16,7 @@ from senet.evaluation.evaluator import evaluate
 from senet.evaluation.multiview import view_probabilities
 
 
+# Its tests are in xdist_group 'multiview-trained': one worker builds it (make test: --dist loadgroup).
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """SE-ResNet-20 trained briefly on the built-in digits (so its predictions are not uniform)."""
@@ -64,6 +65,7 @@ def _by_hand(img, scale, crop, name, mirrored, mean, std):
 
 
 @pytest.mark.parametrize("crops,flip", [(1, True), (3, False), (5, True), (10, False)])
+@pytest.mark.xdist_group("multiview-trained")
 def test_every_view_is_the_single_crop_run_of_that_view(trained, crops, flip):
     _, net = trained
     plan = ViewPlan(scales=(32, 40, 48), crop=32, crops=crops, flip=flip)
@@ -82,6 +84,7 @@ def test_every_view_is_the_single_crop_run_of_that_view(trained, crops, flip):
         torch.testing.assert_close(probs[i], expected, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.xdist_group("multiview-trained")
 def test_single_views_and_fusion_match_separate_evaluations(trained):
     path, net = trained
     r = evaluate(net, data="digits", scales=(32, 40), crops=3, workers=0, device="cpu")
@@ -152,6 +155,7 @@ def test_ambiguous_view_options_are_refused(kwargs, message):
         evaluate(net, data="digits", workers=0, device="cpu", **kwargs)
 
 
+@pytest.mark.xdist_group("multiview-trained")
 def test_cli_prints_each_scale_and_the_fusion(trained, capsys):
     path, _ = trained
     argv = ["eval", "--checkpoint", str(path), "--data", "digits", "--workers", "0", "--scales", "32,40"]

@@ -19,6 +19,7 @@ IMAGENET = set(_IMAGENET_CATEGORIES)
 DIGITS = [str(i) for i in range(10)]
 
 
+# Its tests are in xdist_group 'predict-files': one worker builds it (make test: --dist loadgroup).
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """A real photograph (scikit-learn's china.jpg), a digit image, a text file and a missing path."""
@@ -59,6 +60,7 @@ def _table(text: str) -> dict[str, list[tuple[int, str, float]]]:
     return tables
 
 
+@pytest.mark.xdist_group("predict-files")
 def test_photo_through_an_imagenet_model(files, capsys):
     photo = files["photo"]
     assert main(["predict", "--model", "se_resnet50", "--device", "cpu", photo]) == 0
@@ -84,6 +86,7 @@ def test_photo_through_an_imagenet_model(files, capsys):
     assert sum(probs) == pytest.approx(1.0, abs=1e-4)
 
 
+@pytest.mark.xdist_group("predict-files")
 def test_digits_checkpoint_names_the_digits(files, digits_weights, capsys):
     # no --model: the card names the model, its options and its classes
     assert main(["predict", "--checkpoint", digits_weights, "--device", "cpu", files["digit"]]) == 0
@@ -98,6 +101,7 @@ def test_digits_checkpoint_names_the_digits(files, digits_weights, capsys):
     assert sum(t["probability"] for t in top) == pytest.approx(1.0, abs=1e-5)
 
 
+@pytest.mark.xdist_group("predict-files")
 def test_unreadable_files_are_reported_and_the_others_predicted(files, digits_weights, capsys):
     good, bad, missing = files["digit"], files["bad"], files["missing"]
     assert main(["predict", "--checkpoint", digits_weights, bad, good, missing, files["photo"]]) == 0
@@ -119,6 +123,7 @@ def test_unreadable_files_are_reported_and_the_others_predicted(files, digits_we
     assert len(captured.err.strip().splitlines()) == 2
 
 
+@pytest.mark.xdist_group("predict-files")
 def test_bad_requests_are_one_line(digits_weights, capsys):
     with pytest.raises(SenetError, match="no images given"):
         predict("resnet20_cifar", [])
@@ -136,6 +141,7 @@ def test_bad_requests_are_one_line(digits_weights, capsys):
         assert err.startswith("senet") and ": error: " in err and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.xdist_group("predict-files")
 def test_pretrained_without_a_tag_before_the_images(files, tmp_path, monkeypatch, capsys):
     """`--pretrained china.jpg`: argparse hands the image to the optional TAG; it is taken as an image."""
     import senet.hub.pretrained
@@ -155,6 +161,7 @@ def _geometry(t: v2.Compose):
     return resize, crop
 
 
+@pytest.mark.xdist_group("predict-files")
 def test_transforms_follow_the_weights(files):
     t = transforms("se_resnet50")  # Sec. 5.1: resize 256, centre crop 224
     resize, crop = _geometry(t)

@@ -64,6 +64,7 @@ def test_openvino_with_free_height_and_width(tmp_path):
             torch.testing.assert_close(free(x), net(x), rtol=1e-4, atol=1e-4)
 
 
+# Its tests are in xdist_group 'runtimes-digits': one worker builds it (make test: --dist loadgroup).
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
     """resnet20_cifar trained for 3 batches on the digits (its card: classes "0".."9"), its files, a digit."""
@@ -93,6 +94,7 @@ def _predict(capsys, *argv):
     return json.loads(captured.out), captured.err
 
 
+@pytest.mark.xdist_group("runtimes-digits")
 def test_deployed_files_predict_with_their_cards_classes_and_preprocessing(digits, capsys):
     ref, _ = _predict(capsys, digits["image"], "--checkpoint", digits["weights"])
     assert ref["runtime"] == "torch"
@@ -108,6 +110,7 @@ def test_deployed_files_predict_with_their_cards_classes_and_preprocessing(digit
         assert r["predictions"][0]["top"][0]["class"] == ref["predictions"][0]["top"][0]["class"]
 
 
+@pytest.mark.xdist_group("runtimes-digits")
 def test_runtime_auto_names_its_choice_measures_once_and_caches_it(digits, capsys, tmp_path):
     r, err = _predict(capsys, digits["image"], "--checkpoint", digits["onnx"], "--runtime", "auto")
     line = err.strip().splitlines()[-1]
@@ -125,6 +128,7 @@ def test_runtime_auto_names_its_choice_measures_once_and_caches_it(digits, capsy
     assert w["runtime"] in ("torch", "ort", "openvino") and "torch" in err and "openvino" in err
 
 
+@pytest.mark.xdist_group("runtimes-digits")
 def test_eval_of_a_checkpoint_in_another_runtime_gives_its_errors(digits, capsys):
     results = {}
     for runtime in ("torch", "ort", "openvino"):
@@ -180,6 +184,7 @@ def test_a_missing_package_is_one_line_naming_the_extra(missing, argv, extra, mo
     assert len(err) == 1 and f"pip install '{extra}'" in err[0], err
 
 
+@pytest.mark.xdist_group("runtimes-digits")
 def test_refusals(digits, tmp_path, capsys):
     xml = digits["openvino"]
 

@@ -31,6 +31,7 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
+# Its tests are in xdist_group 'train-run': one worker builds it (make test: --dist loadgroup).
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
@@ -39,6 +40,7 @@ def run(tmp_path_factory):
     return out, summary
 
 
+@pytest.mark.xdist_group("train-run")
 def test_training_reduces_the_loss_and_writes_the_contract(run):
     out, summary = run
     for name in (
@@ -64,6 +66,7 @@ def test_training_reduces_the_loss_and_writes_the_contract(run):
     assert json.loads((out / "config.json").read_text())["config"]["micro_batch"] == 32
 
 
+@pytest.mark.xdist_group("train-run")
 def test_checkpoints_load_with_create_model_and_eval_matches_training(run):
     out, summary = run
     for name in ("checkpoint_best.pt", "checkpoint_last.pt", "model.safetensors"):
@@ -75,6 +78,7 @@ def test_checkpoints_load_with_create_model_and_eval_matches_training(run):
     assert len(r["per_class_accuracy"]) == 10 and r["images_per_s"] > 0
 
 
+@pytest.mark.xdist_group("train-run")
 def test_existing_run_is_not_overwritten_and_auto_resume_of_finished_run_is_a_no_op(run):
     out, summary = run
     before = (out / "checkpoint_last.pt").read_bytes()
@@ -85,6 +89,7 @@ def test_existing_run_is_not_overwritten_and_auto_resume_of_finished_run_is_a_no
     assert (out / "checkpoint_last.pt").read_bytes() == before
 
 
+@pytest.mark.xdist_group("train-run")
 def test_checkpoint_of_another_model_or_class_count_is_refused(run, tmp_path):
     out, _ = run
     with pytest.raises(CheckpointError, match="resnet20_cifar with 10 classes"):
