@@ -4,7 +4,9 @@
 # int8 (SE precision: each backend's --se auto); and `auto:` (what --runtime auto picks, measured then).
 # One thread everywhere, batch 1 and 8, 224 px. int8 models are calibrated on random images here (timing
 # only); accuracy: benchmarks/quantize_digits.sh. Tables: benchmarks/deploy_table.py.
-# Usage: benchmarks/cpu_runtimes.sh [ITERS]   (writes benchmarks/results/cpu_runtimes_b{1,8}.json)
+# Then where the SE overhead goes: per-node profiles at batch 1 (benchmarks/profile_runtimes.py).
+# Usage: benchmarks/cpu_runtimes.sh [ITERS]   (writes benchmarks/results/cpu_runtimes_b{1,8}.json and
+# benchmarks/results/cpu_runtime_profile_b1.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SENET=${SENET:-.venv/bin/senet}
@@ -18,3 +20,5 @@ for b in 1 8; do
     --batch-size "$b" --output "benchmarks/results/cpu_runtimes_b$b.json"
   echo
 done
+PY=${PY:-.venv/bin/python}
+"$PY" benchmarks/profile_runtimes.py --batch 1 --rounds 10 --output benchmarks/results/cpu_runtime_profile_b1.json

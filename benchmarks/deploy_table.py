@@ -279,6 +279,46 @@ def runtime_targets_table() -> str:
     return "\n".join(rows)
 
 
+PROFILED = {
+    "ort": "ONNX Runtime fp32",
+    "ov": "OpenVINO fp32",
+    "ort-int8": "ONNX Runtime int8, SE in float",
+    "ov-int8": "OpenVINO + NNCF int8",
+}
+
+
+def profile_table() -> str:
+    """Issue 24: where the SE overhead goes, per runtime (benchmarks/profile_runtimes.py): each part's ms
+    in se_resnet50 minus the same part in resnet50, summed node medians (the profilers' own clocks)."""
+    result = _load("cpu_runtime_profile_b1.json")
+    profiles, env, cfg = result["profiles"], result["environment"], result["config"]
+    parts = list(next(iter(profiles.values()))["se_resnet50"]["parts_ms"])
+    rows = [
+        "| runtime | resnet50 ms | se_resnet50 ms | ratio | "
+        + " | ".join(f"{p} (ms)" for p in parts)
+        + " | squeeze + FCs, % of resnet50 | + scale, % |",
+        "|---|---|---|---|" + "---|" * (len(parts) + 2),
+    ]
+    for rt, name in PROFILED.items():
+        if rt not in profiles:
+            continue
+        plain, se = profiles[rt]["resnet50"], profiles[rt]["se_resnet50"]
+        delta = {p: se["parts_ms"][p] - plain["parts_ms"][p] for p in parts}
+        own = delta["SE squeeze"] + delta["SE FCs + gate"]
+        rows.append(
+            f"| {name} | {plain['total_ms']:.1f} | {se['total_ms']:.1f} | {se['total_ms'] / plain['total_ms']:.3f} | "
+            + " | ".join(f"{d:+.2f}" for d in delta.values())
+            + f" | {100 * own / plain['total_ms']:.1f} | {100 * (own + delta['SE scale']) / plain['total_ms']:.1f} |"
+        )
+    versions = ", ".join(f"{k} {env[k]}" for k in ("onnxruntime", "openvino", "nncf") if env.get(k))
+    return (
+        f"`cpu_runtime_profile_b1.json`: {env['cpu']}, {cfg['threads']} thread, batch {cfg['batch_size']}, "
+        f"{cfg['size']} px, median of {cfg['rounds']} alternating rounds per node, {env['date'][:10]}, "
+        f"torch {env['torch']}, {versions} (benchmarks/profile_runtimes.py). Each part: se_resnet50's ms "
+        "minus resnet50's; ms and ratio are sums of node times (not wall time).\n\n" + "\n".join(rows)
+    )
+
+
 def main() -> None:
     print("\n\n".join(tables()))
     print("\n\n".join(runtime_tables()))
@@ -291,7 +331,7 @@ def tables() -> tuple[str, ...]:
 
 def runtime_tables() -> tuple[str, ...]:
     """Issue 24's tables (the docs' cpu-runtime-tables block)."""
-    return runtime_targets_table(), runtimes_table()
+    return runtime_targets_table(), runtimes_table(), profile_table()
 
 
 if __name__ == "__main__":
