@@ -57,7 +57,7 @@ def test_int8_agrees_with_float_on_a_trained_se_resnet20(resnet20, backend, se):
 
 def test_openvino_int8_of_a_trained_se_resnet20(resnet20):
     """NNCF's int8 (OpenVINO) of the same network. Issue 24's >= 99% holds on the 15-epoch model of
-    benchmarks/quantize_digits.sh (99.33%, docs/performance.md); on this 5-epoch model, with many near-ties,
+    benchmarks/quantize_digits.sh (the slow test below; docs/performance.md); on this 5-epoch model, with many near-ties,
     NNCF reaches 95-96% whatever was tried (presets, range estimators, bias correction, overflow fix, SE or
     the stem or the classifier kept in float, the model read from ONNX or torch.export), while ONNX
     Runtime's quantizer reaches 99.6%. This bound is what it measures on this model."""
@@ -68,6 +68,27 @@ def test_openvino_int8_of_a_trained_se_resnet20(resnet20):
     assert r["images"] == 450 and r["float_top1_error"] < 10
     assert r["agreement"] >= 94.0
     assert abs(r["int8_top1_error"] - r["float_top1_error"]) <= 4.0
+
+
+@pytest.mark.slow
+def test_openvino_int8_of_the_benchmarks_15_epoch_se_resnet20_agrees_on_99_percent(tmp_path_factory):
+    """Issue 24's bound, on the model benchmarks/quantize_digits.sh quantizes: SE-ResNet-20 trained 15
+    epochs on the digits, `senet quantize --backend openvino --calib 256` (calibration images of the
+    training split), compared on the 450 held-out digits."""
+    pytest.importorskip("nncf")
+    out = tmp_path_factory.mktemp("se_resnet20_15")
+    senet.train(
+        model="se_resnet20_cifar",
+        data="digits",
+        epochs=15,
+        workers=0,
+        progress=False,
+        tensorboard=False,
+        out=str(out),
+    )
+    r = quantize_data(checkpoint=str(out / "model.safetensors"), data="digits", calib=256, backend="openvino")
+    assert r["images"] == 450 and r["float_top1_error"] < 5
+    assert r["agreement"] >= 99.0
 
 
 def test_pt2e_file_reloads_to_the_same_predictions(resnet20, tmp_path):
