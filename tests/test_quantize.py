@@ -76,17 +76,8 @@ def test_openvino_int8_of_the_benchmarks_15_epoch_se_resnet20_agrees_on_99_perce
     epochs on the digits, `senet quantize --backend openvino --calib 256` (calibration images of the
     training split), compared on the 450 held-out digits."""
     pytest.importorskip("nncf")
-    out = tmp_path_factory.mktemp("se_resnet20_15")
-    senet.train(
-        model="se_resnet20_cifar",
-        data="digits",
-        epochs=15,
-        workers=0,
-        progress=False,
-        tensorboard=False,
-        out=str(out),
-    )
-    r = quantize_data(checkpoint=str(out / "model.safetensors"), data="digits", calib=256, backend="openvino")
+    weights = _train(tmp_path_factory, "se_resnet20_cifar", epochs=15)
+    r = quantize_data(checkpoint=str(weights), data="digits", calib=256, backend="openvino")
     assert r["images"] == 450 and r["float_top1_error"] < 5
     assert r["agreement"] >= 99.0
 
