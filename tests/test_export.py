@@ -158,11 +158,14 @@ def test_options_only_with_a_name(tmp_path):
 def test_onnx_refuses_weights_beyond_one_files_limit(tmp_path, monkeypatch):
     """ONNX's protobuf holds under 2 GiB per file (ResNeXt-101 32x48d has 3.1 GiB): refused before tracing,
     naming the format that can take it."""
-    import senet.deploy.export as E
+    import senet.runtimes.onnx as O
+    from senet.deploy.quantize import onnx_runtime
 
-    monkeypatch.setattr(E, "ONNX_LIMIT", 1000)
+    monkeypatch.setattr(O, "ONNX_LIMIT", 1000)
     with pytest.raises(
         SenetError, match="one ONNX file holds under 2 GiB: export it with --format torchscript"
     ):
         export("resnet20_cifar", tmp_path / "m.onnx")
     assert not list(tmp_path.iterdir())
+    with pytest.raises(SenetError, match="one ONNX file holds under 2 GiB: run it in torch or OpenVINO"):
+        onnx_runtime(create_model("resnet20_cifar"), 32)  # senet bench's ort:, --runtime ort

@@ -18,14 +18,13 @@ from torch import nn
 from ..core.io import atomic_write, check_output
 from ..errors import SenetError
 from ..layers.se import check_choice
-from ..runtimes.onnx import INPUT_NAME, OUTPUT_NAME, export_onnx, quiet_export, with_card
+from ..runtimes.onnx import INPUT_NAME, OUTPUT_NAME, check_fits_onnx, export_onnx, quiet_export, with_card
 
 __all__ = ["export", "INPUT_NAME", "OUTPUT_NAME", "quiet_export", "FORMATS"]
 
 FORMATS = ("onnx", "torchscript", "openvino")
 MIN_OPSET = 18  # torch.onnx.export(dynamo=True) writes opset 18 and newer; lower ones fail to convert
 SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts", ".torchscript"), "openvino": (".xml",)}
-ONNX_LIMIT = 2**31  # protobuf's limit for one file (senet writes no external data files)
 
 
 def _resolve(model, checkpoint, num_classes, options) -> tuple[nn.Module, int, int, list | None]:
@@ -133,12 +132,8 @@ def export(
     inputs = [checkpoint] if isinstance(checkpoint, str | os.PathLike) else []
     out = check_output(out, SUFFIXES[format], inputs=inputs, keep=RUN_FILES)
     model, native, smallest, classes = _resolve(model, checkpoint, num_classes, options)
-    weights = sum(p.numel() * p.element_size() for p in model.parameters())
-    if format == "onnx" and weights >= ONNX_LIMIT:
-        raise SenetError(
-            f"{getattr(model, 'model_name', type(model).__name__)} holds {weights / 2**30:.1f} GiB of weights; "
-            "one ONNX file holds under 2 GiB: export it with --format torchscript"
-        )
+    if format == "onnx":
+        check_fits_onnx(model, "export it with --format torchscript")
     size = native if size is None else size
     if not isinstance(size, int) or isinstance(size, bool) or size < smallest:
         raise SenetError(f"size must be an integer of at least {smallest} for this model, got {size!r}")

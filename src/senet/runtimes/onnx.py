@@ -99,9 +99,23 @@ def export_onnx(
         squeeze_as_global_average_pool(path)
 
 
+ONNX_LIMIT = 2**31  # protobuf's limit for one file (senet writes no external data files)
+
+
+def check_fits_onnx(model: nn.Module, fix: str) -> None:
+    """Refuse, in one line ending with ``fix``, a model whose weights one ONNX file cannot hold."""
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    if weights >= ONNX_LIMIT:
+        raise SenetError(
+            f"{getattr(model, 'model_name', type(model).__name__)} holds {weights / 2**30:.1f} GiB of weights; "
+            f"one ONNX file holds under 2 GiB: {fix}"
+        )
+
+
 def to_onnx(model: nn.Module, size: int, card: dict | None = None) -> bytes:
     """``model`` (eval mode) exported to ONNX in a temporary folder (:func:`export_onnx`: float32, batch
     free, ``size`` x ``size``), with ``card`` in its metadata: the file's bytes."""
+    check_fits_onnx(model, "run it in torch or OpenVINO")
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.onnx")
         x = torch.randn(2, getattr(model, "in_chans", 3), size, size)
