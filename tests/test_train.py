@@ -89,6 +89,26 @@ def test_existing_run_is_not_overwritten_and_auto_resume_of_finished_run_is_a_no
     assert (out / "checkpoint_last.pt").read_bytes() == before
 
 
+def test_the_final_evaluation_is_the_last_epochs(tmp_path, monkeypatch):
+    """Nothing trains between the last epoch's evaluation and the summary: the validation set is read once
+    per epoch, and the summary holds that evaluation (a resumed finished run evaluates again: above)."""
+    import senet.engine.loop as loop
+
+    calls = []
+
+    def counted(*args, **kwargs):
+        out = evaluate_loader(*args, **kwargs)
+        calls.append(out)
+        return out
+
+    evaluate_loader = loop.evaluate_loader
+    monkeypatch.setattr(loop, "evaluate_loader", counted)
+    summary = senet.train(**TINY, epochs=2, max_batches=2, out=str(tmp_path / "run"))
+    assert len(calls) == 2
+    assert summary["top1_error"] == calls[-1]["top1_error"] and summary["loss"] == calls[-1]["loss"]
+    assert summary["per_class_accuracy"] == calls[-1]["per_class_accuracy"]
+
+
 @pytest.mark.xdist_group("train-run")
 def test_checkpoint_of_another_model_or_class_count_is_refused(run, tmp_path):
     out, _ = run

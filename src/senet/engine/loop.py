@@ -142,6 +142,7 @@ def fit(s: S.Session) -> dict:
     if s.env.is_main and s.config.tensorboard:
         # scalars are logged per epoch, so a resumed run purges what came after its last finished epoch
         writer = S.tensorboard_writer_cls()(str(s.out / TENSORBOARD), purge_step=s.epoch + 1)
+    last = None  # the last epoch's validation: the final evaluation when nothing trained since
     try:
         with S.stop_on_signals(s):
             while s.epoch < s.epochs:
@@ -161,11 +162,11 @@ def fit(s: S.Session) -> dict:
                         "epoch": s.epoch,
                         "global_step": s.global_step,
                     }
-                _end_epoch(s, train_sums, time.perf_counter() - start, writer)
+                last = _end_epoch(s, train_sums, time.perf_counter() - start, writer)
     finally:
         if writer is not None:
             writer.close()
-    return _finish(s)
+    return _finish(s, last)
 
 
 def train_one_epoch(s: S.Session) -> torch.Tensor | None:
@@ -333,8 +334,8 @@ def _epoch_loader(s: S.Session):
     return D.loader(s.train_set, s.micro_batch, sampler, s.config.workers, s.device.type == "cuda", seed)
 
 
-def _end_epoch(s: S.Session, sums: torch.Tensor, seconds: float, writer) -> None:
-    """Evaluate, log one row, step the schedule, save last (and best)."""
+def _end_epoch(s: S.Session, sums: torch.Tensor, seconds: float, writer) -> dict:
+    """Evaluate, log one row, step the schedule, save last (and best); return the evaluation."""
     val = _evaluate(s)
     loss, hits, n, skipped = sums.tolist()
     row = {
@@ -369,6 +370,7 @@ def _end_epoch(s: S.Session, sums: torch.Tensor, seconds: float, writer) -> None
             f"{row['train_top1_error']:.2f}% | val loss {row['val_loss']:.4f} top-1 {row['val_top1_error']:.2f}% "
             f"top-5 {row['val_top5_error']:.2f}% | {row['images_per_s']:.0f} img/s{skipped_note}",
         )
+    return val
 
 
 def _evaluate(s: S.Session, net=None) -> dict:
@@ -390,11 +392,13 @@ def _evaluate(s: S.Session, net=None) -> dict:
     return out
 
 
-def _finish(s: S.Session) -> dict:
-    """Final evaluation, model.safetensors, curves.png, then summary.json (last: it marks a finished run)."""
+def _finish(s: S.Session, last: dict | None = None) -> dict:
+    """Final evaluation, model.safetensors, curves.png, then summary.json (last: it marks a finished run).
+    ``last``: the last epoch's evaluation of these same weights (nothing trains in between), reused; a
+    resumed run that had finished its epochs evaluates again."""
     from ..hub.weights import save_weights
 
-    final = _evaluate(s)
+    final = last if last is not None else _evaluate(s)
     summary = {
         "model": s.config.model,
         "data": s.config.data,
