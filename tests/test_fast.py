@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 import senet
+from bn_stats import randomize_bn
 from senet.fast import fold_conv_bn, fuse_residual_steps, kernels, optimize_for_inference
 from senet.fast.fuse import se_scale_add_relu
 from senet.layers import SEConfig, SqueezeExcitation
@@ -25,23 +26,6 @@ def _close(a, b, rtol=1e-5):
     torch.testing.assert_close(a, b, rtol=rtol, atol=rtol * max(1.0, b.abs().max().item()))
 
 
-def _randomize_bn(model):
-    """Non-trivial BN statistics, so folding BN is really tested (fresh BNs are the identity).
-
-    Each BN's gain weight / sqrt(var) stays within (0.35, 1): with gains up to 2, a random 150-layer net
-    is so ill-conditioned that a relative input change of 1e-15 moves its float64 logits by 2%, and no
-    parity test can tell round-off from a bug. Here both stay near 1e-15 for every model.
-    """
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.running_mean.copy_(torch.rand(m.num_features, generator=g) - 0.5)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 1.0)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=g) * 0.5 + 0.5)
-            m.bias.data.copy_(torch.rand(m.num_features, generator=g) - 0.5)
-    return model
-
-
 def _tiny(block: str, fmt=torch.contiguous_format, dtype=torch.float32):
     """A two-stage SE ResNet (basic) or SE ResNeXt (bottleneck): every block path, in milliseconds."""
     if block == "basic":
@@ -49,7 +33,7 @@ def _tiny(block: str, fmt=torch.contiguous_format, dtype=torch.float32):
     else:
         spec = ResNetSpec("bottleneck", (1, 2), (64, 128), (32, 64), groups=8, stride_on="3x3")
     model = ResNet(spec, num_classes=10, se=SEConfig(reduction=4))
-    return _randomize_bn(model).to(dtype=dtype, memory_format=fmt)
+    return randomize_bn(model).to(dtype=dtype, memory_format=fmt)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -99,7 +83,7 @@ def test_fused_units_equal_the_plain_forward_train_and_eval(block, fmt):
 def test_plain_units_add_in_place_and_se_units_fuse_in_a_retrofitted_torchvision_resnet():
     import torchvision
 
-    plain = _randomize_bn(torchvision.models.resnet18(num_classes=10)).eval()
+    plain = randomize_bn(torchvision.models.resnet18(num_classes=10)).eval()
     se = senet.add_se(copy.deepcopy(plain), reduction=4).eval()
     x = torch.randn(2, 3, 32, 32)
     for model in (plain, se):
@@ -151,7 +135,7 @@ def _check_optimized(name):
     # float64, so that the tolerance (1e-9 of the logits' scale) sits far below any folding mistake and
     # far above round-off, for every model.
     info = senet.model_info(name)
-    model = _randomize_bn(senet.create_model(name)).eval().double()
+    model = randomize_bn(senet.create_model(name)).eval().double()
     size = max(info.min_input_size, 16)
     x = torch.randn(2, info.input_size[0], size, size, dtype=torch.float64)
     fast = optimize_for_inference(model)
@@ -165,7 +149,7 @@ def _check_optimized(name):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_optimize_for_inference_float32(fmt):
-    model = _randomize_bn(senet.create_model("se_resnet50")).eval().to(memory_format=fmt)
+    model = randomize_bn(senet.create_model("se_resnet50")).eval().to(memory_format=fmt)
     x = torch.randn(1, 3, 32, 32).contiguous(memory_format=fmt)
     with torch.no_grad():
         _close(optimize_for_inference(model)(x), model(x))
@@ -190,7 +174,7 @@ class _PreAct(nn.Module):
 
 
 def test_fold_skips_convs_whose_output_is_reused():
-    model = _randomize_bn(_PreAct()).eval()
+    model = randomize_bn(_PreAct()).eval()
     x = torch.randn(2, 3, 9, 9)
     expected = model(x)
     assert fold_conv_bn(model) == 1  # conv2 -> bn2 only
@@ -298,7 +282,7 @@ def no_tf32():
 
 @CUDA
 def test_cuda_model_parity_and_cuda_graph(no_tf32, triton_on):
-    model = _randomize_bn(senet.create_model("se_resnet50")).cuda().eval()
+    model = randomize_bn(senet.create_model("se_resnet50")).cuda().eval()
     fast = optimize_for_inference(model)
     x = torch.randn(2, 3, 64, 64, device="cuda")
     with torch.no_grad():

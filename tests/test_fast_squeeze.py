@@ -8,6 +8,7 @@ import torchvision
 from torch import nn
 
 import senet
+from bn_stats import randomize_bn
 from senet.errors import SenetError
 from senet.fast import optimize_for_inference, squeeze_before_last_conv
 from senet.fast.squeeze import EarlySqueezeExcitation
@@ -20,22 +21,9 @@ def _close(a, b, rtol):
     torch.testing.assert_close(a, b, rtol=rtol, atol=rtol * max(1.0, b.abs().max().item()))
 
 
-def _randomize_bn(model):
-    """Non-trivial BN statistics with gains weight / sqrt(var) in (0.35, 1), as tests/test_fast.py gives
-    them: a fresh BN is the identity and would hide a folding mistake."""
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.running_mean.copy_(torch.rand(m.num_features, generator=g) - 0.5)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 1.0)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=g) * 0.5 + 0.5)
-            m.bias.data.copy_(torch.rand(m.num_features, generator=g) - 0.5)
-    return model
-
-
 def _parity(model, x, expected_units):
     """float64: the rewrite is exact algebra, so only round-off (~1e-15 of the logits) may differ."""
-    model = _randomize_bn(model).eval().double()
+    model = randomize_bn(model).eval().double()
     fast, n = squeeze_before_last_conv(model)
     assert n == expected_units
     assert fast is not model
@@ -126,7 +114,7 @@ def test_other_hosts_of_the_same_pattern():
 
 
 def test_inference_only_and_composes_with_the_other_fast_paths():
-    model = _randomize_bn(_tiny()).eval()
+    model = randomize_bn(_tiny()).eval()
     fast, _ = squeeze_before_last_conv(model)
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
@@ -143,7 +131,7 @@ def test_inference_only_and_composes_with_the_other_fast_paths():
 
 
 def test_torch_export_traces_the_rewritten_model():
-    model = _randomize_bn(_tiny()).eval()
+    model = randomize_bn(_tiny()).eval()
     fast, _ = squeeze_before_last_conv(model)
     x = torch.randn(2, 3, 32, 32)
     program = torch.export.export(fast, (x,))
@@ -154,7 +142,7 @@ def test_torch_export_traces_the_rewritten_model():
 def test_whole_model_pickles():
     """torch.save of the model object: unpickling re-traces each rewritten unit (a GraphModule) with a
     tracer of the class that built it, constructed without arguments."""
-    model = _randomize_bn(_tiny()).eval()
+    model = randomize_bn(_tiny()).eval()
     x = torch.randn(2, 3, 32, 32)
     buffer = io.BytesIO()
     torch.save(squeeze_before_last_conv(model)[0], buffer)

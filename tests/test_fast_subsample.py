@@ -9,23 +9,12 @@ import torchvision
 from torch import nn
 
 import senet
+from bn_stats import randomize_bn
 from senet.errors import SenetError
 from senet.fast import optimize_for_inference, squeeze_before_last_conv, subsample_before_stride
 from senet.fast.subsample import Subsample
 from senet.layers import SEConfig
 from senet.models.resnet import SPECS, ResNet, ResNetSpec
-
-
-def _randomize_bn(model):
-    """Non-trivial BN statistics (as tests/test_fast_squeeze.py): a fresh BN would hide a missed branch."""
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.copy_(torch.rand(m.num_features, generator=g) - 0.5)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 1.0)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=g) * 0.5 + 0.5)
-            m.bias.data.copy_(torch.rand(m.num_features, generator=g) - 0.5)
-    return model.eval()
 
 
 def _rel(a, b):
@@ -38,7 +27,7 @@ def _strides(model):
 
 def _parity(model, sizes, expected, early=False):
     """float64: the rewrite is exact algebra, so only round-off (~1e-15 of the logits) may differ."""
-    model = _randomize_bn(model).double()
+    model = randomize_bn(model).eval().double()
     source = squeeze_before_last_conv(model)[0] if early else model
     strides, keys = _strides(source), sorted(source.state_dict())
     fast, n = subsample_before_stride(source)
@@ -134,7 +123,7 @@ def test_torchvision_resnet_given_se():
     se = senet.add_se(tv)
     assert _count(se) == 0 and _count(se, early=True) == 0 and _count(tv) == 0
     x = torch.randn(1, 3, 32, 32)
-    fast = subsample_before_stride(squeeze_before_last_conv(_randomize_bn(se))[0])[0]
+    fast = subsample_before_stride(squeeze_before_last_conv(randomize_bn(se).eval())[0])[0]
     with torch.no_grad():
         assert _rel(fast(x), se(x)) < 1e-5
 
@@ -168,7 +157,7 @@ def test_other_readers_hooks_shared_modules_and_inplace():
 
 
 def test_inference_only_pickles_and_composes_with_optimize_for_inference():
-    model = _randomize_bn(_tiny())
+    model = randomize_bn(_tiny()).eval()
     fast, n = subsample_before_stride(squeeze_before_last_conv(model)[0])
     assert n == 2
     x = torch.randn(2, 3, 40, 40)
@@ -197,7 +186,7 @@ def _deploy_parity(net, size, tmp_path):
     from senet.runtimes import openvino
     from senet.runtimes.onnx import export_onnx, ort_runner
 
-    net = _randomize_bn(net)
+    net = randomize_bn(net).eval()
     counts = rewrite_for_runtimes(net)[1]
     assert counts["squeeze_before_last_conv"] > 0 and counts["subsample_before_stride"] > 0
     x = torch.randn(2, 3, size, size)
